@@ -1,0 +1,114 @@
+import type { Duplex } from "node:stream";
+import mqtt from "mqtt-packet";
+import type { Broker } from "./broker.ts";
+import type { Channel } from "./channel.ts";
+
+/** How long a closing connection may take to flush before it is destroyed. */
+const CLOSE_GRACE_MS = 2000;
+
+/**
+ * Byte-level side of one client: parses frames from the stream with
+ * mqtt-packet, enforces the maximum packet size before a frame is buffered,
+ * and batches outgoing frames into one write per tick. Knows nothing about
+ * MQTT semantics; those live in the Channel.
+ */
+export class Connection {
+  readonly stream: Duplex;
+  private readonly broker: Broker;
+  private readonly parser: mqtt.Parser;
+  private channel: Channel | undefined;
+  private out: Buffer[] = [];
+  private outBytes = 0;
+  private queued = false;
+  private closing = false;
+  closed = false;
+  lastActivity: number;
+  /** Largest frame accepted from the client (CONNECT may lower nothing; options set it). */
+  maxIncoming: number;
+
+  constructor(broker: Broker, stream: Duplex) {
+    this.broker = broker;
+    this.stream = stream;
+    this.maxIncoming = broker.options.maxPacketSize;
+    this.lastActivity = broker.now;
+    this.parser = mqtt.parser({ protocolVersion: 4 });
+  }
+
+  attach(channel: Channel): void {
+    this.channel = channel;
+    this.parser.on("packet", (packet: mqtt.Packet) => channel.onPacket(packet));
+    this.parser.on("error", (err: Error) => channel.onParseError(err));
+    this.stream.on("data", (chunk: Buffer) => this.onData(chunk));
+    this.stream.on("error", () => this.destroy());
+    this.stream.on("close", () => this.onClose());
+    this.stream.on("end", () => this.destroy());
+  }
+
+  /** v5 packet layouts differ; the channel switches the codec after CONNECT. */
+  setProtocolVersion(version: 3 | 4 | 5): void {
+    (this.parser as unknown as { settings: { protocolVersion: number } }).settings.protocolVersion = version;
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closing) return;
+    this.lastActivity = this.broker.now;
+    this.broker.stats.bytesReceived += chunk.length;
+    this.parser.parse(chunk);
+    // The codec buffers a frame until it is complete; refuse an oversized one
+    // as soon as its declared length is known [MQTT-3.2.2-15].
+    const pending = (this.parser as unknown as { packet: { length: number } }).packet.length;
+    if (pending > this.maxIncoming && !this.closing) this.channel?.onPacketTooLarge();
+  }
+
+  write(frame: Buffer): void {
+    if (this.closed) return;
+    this.out.push(frame);
+    this.outBytes += frame.length;
+    if (!this.queued) {
+      this.queued = true;
+      this.broker.markDirty(this);
+    }
+  }
+
+  /** Bytes accepted but not yet handed to the kernel: the slow-consumer signal. */
+  get backlog(): number {
+    return this.outBytes + this.stream.writableLength;
+  }
+
+  flush(): void {
+    this.queued = false;
+    if (this.closed || this.outBytes === 0) return;
+    const out = this.out;
+    const frame = out.length === 1 ? (out[0] as Buffer) : Buffer.concat(out, this.outBytes);
+    this.broker.stats.bytesSent += this.outBytes;
+    this.out = [];
+    this.outBytes = 0;
+    this.stream.write(frame);
+  }
+
+  /** Flushes what is queued (e.g. a DISCONNECT), then closes. */
+  end(): void {
+    if (this.closing || this.closed) return;
+    this.closing = true;
+    this.flush();
+    this.stream.end();
+    const timer = setTimeout(() => this.destroy(), CLOSE_GRACE_MS);
+    timer.unref();
+  }
+
+  destroy(): void {
+    if (this.closed) return;
+    this.closing = true;
+    this.stream.destroy();
+    this.onClose();
+  }
+
+  private onClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.closing = true;
+    this.out = [];
+    this.outBytes = 0;
+    this.channel?.onClose();
+  }
+}

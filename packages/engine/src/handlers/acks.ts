@@ -1,0 +1,58 @@
+import type mqtt from "mqtt-packet";
+import type { Channel } from "../channel.ts";
+import { ReasonCode } from "../reason-codes.ts";
+import type { Session } from "../session.ts";
+
+/**
+ * Acknowledgement flows [MQTT-4.3]. Outgoing QoS 1: PUBLISH -> PUBACK.
+ * Outgoing QoS 2: PUBLISH -> PUBREC, PUBREL -> PUBCOMP. Incoming QoS 2:
+ * PUBREL -> PUBCOMP releases the packet id. Each completed flow frees a slot
+ * in the in-flight window, which pulls the next queued message.
+ */
+
+export function handlePuback(channel: Channel, packet: mqtt.IPubackPacket): void {
+  const session = channel.session as Session;
+  const id = packet.messageId ?? 0;
+  const inflight = session.inflight.get(id);
+  if (!inflight || inflight.delivery.qos !== 1) return;
+  session.inflight.delete(id);
+  channel.broker.drainQueue(session);
+}
+
+export function handlePubrec(channel: Channel, packet: mqtt.IPubrecPacket): void {
+  const session = channel.session as Session;
+  const id = packet.messageId ?? 0;
+  const inflight = session.inflight.get(id);
+  if (!inflight || inflight.delivery.qos !== 2) {
+    if (channel.protocolVersion === 5) {
+      channel.send({ cmd: "pubrel", messageId: id, reasonCode: ReasonCode.PacketIdentifierNotFound });
+    }
+    return;
+  }
+  // A PUBREC with an error code ends the flow; the packet id is free again [MQTT-4.3.3-4].
+  if ((packet.reasonCode ?? 0) >= 0x80) {
+    session.inflight.delete(id);
+    channel.broker.drainQueue(session);
+    return;
+  }
+  inflight.released = true;
+  channel.writePubrel(id);
+}
+
+export function handlePubcomp(channel: Channel, packet: mqtt.IPubcompPacket): void {
+  const session = channel.session as Session;
+  const id = packet.messageId ?? 0;
+  const inflight = session.inflight.get(id);
+  if (!inflight || !inflight.released) return;
+  session.inflight.delete(id);
+  channel.broker.drainQueue(session);
+}
+
+export function handlePubrel(channel: Channel, packet: mqtt.IPubrelPacket): void {
+  const session = channel.session as Session;
+  const id = packet.messageId ?? 0;
+  const known = session.incomingQos2.delete(id);
+  const pubcomp: mqtt.IPubcompPacket = { cmd: "pubcomp", messageId: id };
+  if (!known && channel.protocolVersion === 5) pubcomp.reasonCode = ReasonCode.PacketIdentifierNotFound;
+  channel.send(pubcomp); // [MQTT-4.3.3-11]
+}

@@ -1,0 +1,13 @@
+export { Broker, type SharedGroup } from "./broker.ts";
+export { Channel } from "./channel.ts";
+export type { BrokerHooks, ClientInfo, AuthenticateRequest, AuthenticateResult, DropReason } from "./hooks.ts";
+export { allowAllHooks } from "./hooks.ts";
+export type { Message, MessageProperties, QoS } from "./message.ts";
+export { defaultBrokerOptions, type BrokerOptions, type QueueOverflowPolicy } from "./options.ts";
+export { ReasonCode } from "./reason-codes.ts";
+export { MemoryRetainedStore, type RetainedStore } from "./retained-store.ts";
+export { MemorySessionStore, type SessionStore } from "./session-store.ts";
+export { Session, type Subscription, type Delivery } from "./session.ts";
+export { BrokerStats } from "./stats.ts";
+export { TopicTrie } from "./topic-trie.ts";
+export { isValidTopicFilter, isValidTopicName, parseSharedFilter } from "./topic.ts";
