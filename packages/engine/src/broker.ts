@@ -430,14 +430,20 @@ export class Broker {
     for (const channel of this.channels) channel.tick(now);
   }
 
-  /** Disconnects every client (v5: reason Server shutting down) and stops timers. */
-  async close(reasonCode: number = ReasonCode.ServerShuttingDown): Promise<void> {
+  /**
+   * Disconnects every client (v5: DISCONNECT with the reason, Server shutting
+   * down by default), waits up to `graceMs` for their connections to close so
+   * the DISCONNECTs reach them, and stops timers.
+   */
+  async close(reasonCode: number = ReasonCode.ServerShuttingDown, graceMs = 2000): Promise<void> {
     this.closed = true;
     clearInterval(this.ticker);
     for (const channel of [...this.channels]) channel.disconnect(reasonCode);
     this.flush();
     for (const pending of this.pendingWills.values()) clearTimeout(pending.timer);
     for (const session of this.sessions.values()) if (session.expiryTimer) clearTimeout(session.expiryTimer);
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    const deadline = Date.now() + graceMs;
+    while (this.channels.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    for (const channel of [...this.channels]) channel.connection.destroy();
   }
 }

@@ -1,0 +1,97 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { z } from "zod";
+
+/**
+ * Configuration is read once at boot from `HALYARD_*` environment variables
+ * and an optional JSON file (`HALYARD_CONFIG`), validated, and turned into
+ * this typed object. Environment variables win over the file.
+ */
+const port = z.coerce.number().int().min(0, "must be 0 (any free port) or more").max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const bool = z
+  .union([z.boolean(), z.enum(["true", "false", "1", "0", "yes", "no"])])
+  .transform((v) => v === true || v === "true" || v === "1" || v === "yes");
+
+const fields = z.object({
+    host: z.string().min(1).default("0.0.0.0"),
+    mqttPort: port.default(1883),
+    wsPort: port.default(8083),
+    wsPath: z.string().startsWith("/").default("/mqtt"),
+    httpPort: port.default(8080),
+    /** TLS listener; enabled when certFile and keyFile are set. */
+    tlsPort: port.default(8883),
+    wssPort: port.default(8084),
+    tlsCertFile: z.string().optional(),
+    tlsKeyFile: z.string().optional(),
+    tlsCaFile: z.string().optional(),
+    dataDir: z.string().min(1).default(".halyard-data"),
+    logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    logPretty: bool.optional(),
+    maxPacketSize: positiveInt.max(268435455).default(1024 * 1024),
+    maxQueuedMessages: positiveInt.default(10_000),
+    maxQueuedBytes: positiveInt.default(64 * 1024 * 1024),
+    queueOverflow: z.enum(["drop-new", "drop-oldest"]).default("drop-new"),
+    queueQos0Offline: bool.default(false),
+    receiveMaximum: positiveInt.max(65535).default(1024),
+    maxInflightOut: positiveInt.max(65535).default(1024),
+    maxKeepAlive: z.coerce.number().int().min(0).max(65535).default(0),
+    maxSessionExpiryInterval: z.coerce.number().int().min(0).max(0xffffffff).default(0xffffffff),
+    topicAliasMaximum: z.coerce.number().int().min(0).max(65535).default(65535),
+    maxRetainedMessages: positiveInt.default(1_000_000),
+});
+
+export const configSchema = fields
+  .strict()
+  .superRefine((c, ctx) => {
+    if ((c.tlsCertFile === undefined) !== (c.tlsKeyFile === undefined)) {
+      ctx.addIssue({ code: "custom", path: ["tlsCertFile"], message: "HALYARD_TLS_CERT_FILE and HALYARD_TLS_KEY_FILE go together" });
+    }
+  });
+
+export type HalyardConfig = z.infer<typeof configSchema>;
+
+export const CONFIG = Symbol("HalyardConfig");
+
+/** `HALYARD_MQTT_PORT` -> `mqttPort`. */
+function envKeyToField(key: string): string {
+  return key
+    .slice("HALYARD_".length)
+    .toLowerCase()
+    .replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+}
+
+const fieldNames = new Set(Object.keys(fields.shape));
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): HalyardConfig {
+  let fromFile: Record<string, unknown> = {};
+  const file = env.HALYARD_CONFIG;
+  if (file) {
+    try {
+      fromFile = JSON.parse(readFileSync(path.resolve(file), "utf8")) as Record<string, unknown>;
+    } catch (err) {
+      throw new ConfigError(`HALYARD_CONFIG: cannot read ${file}: ${(err as Error).message}`);
+    }
+  }
+  const fromEnv: Record<string, unknown> = {};
+  const unknown: string[] = [];
+  for (const [key, value] of Object.entries(env)) {
+    if (!key.startsWith("HALYARD_") || key === "HALYARD_CONFIG" || value === undefined) continue;
+    const field = envKeyToField(key);
+    if (!fieldNames.has(field)) unknown.push(key);
+    else fromEnv[field] = value;
+  }
+  if (unknown.length > 0) throw new ConfigError(`unknown setting(s): ${unknown.join(", ")}`);
+  const parsed = configSchema.safeParse({ ...fromFile, ...fromEnv });
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => {
+      const field = String(i.path[0] ?? "");
+      const envName = "HALYARD_" + field.replace(/[A-Z]/g, (c) => "_" + c).toUpperCase();
+      return `  ${envName}: ${i.message}`;
+    });
+    throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,10 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["mqtt/**/*.spec.ts"],
+    testTimeout: 30_000,
+    hookTimeout: 40_000,
+    fileParallelism: false,
+  },
+});
