@@ -11,22 +11,24 @@
  *
  *   `match` walks the topic level by level from the root. At each node it
  *   reports the `hash` child (a trailing `#` matches the parent level and every
- *   deeper one, so `sport/#` matches `sport`), then follows the literal child
- *   for the next level and the `plus` child (which also matches an empty
- *   level). The literal child is followed in a loop and only the `plus` branch
- *   recurses, so a topic that touches no `+` filters walks without recursion.
- *   A trie node corresponds to one filter prefix, so a node is reached at most
- *   once per topic and no value is reported twice.
+ *   deeper one, so `sport/#` matches `sport`), then follows the `plus` child
+ *   (which also matches an empty level) and the literal child for the next
+ *   level. The literal child is followed in a loop and only the `plus` branch
+ *   recurses, so recursion depth is bounded by the number of `+` levels taken;
+ *   an explicit stack benchmarked no faster. A trie node corresponds to one
+ *   filter prefix, so a node is reached at most once per topic and no value is
+ *   reported twice.
  *
  * Complexity
  *   match: O(L × B + M), where L is the topic's depth, B the number of
  *   wildcard branches taken (distinct `+` paths the topic can follow) and M
  *   the number of values reported. It does not depend on the total number of
- *   subscriptions: each level costs one hash lookup of the level string plus
- *   two pointer checks. add/remove/get are O(L) Map operations.
- *   match allocates only the level substrings (the topic is scanned with
- *   indexOf rather than split(), which also saves the array) and, for nodes
- *   with two or more keys, a Map iterator.
+ *   subscriptions: each level visited costs at most one string compare or
+ *   Map lookup plus two pointer checks. add/remove/get are O(L).
+ *   match allocates only the level substrings, and only at nodes that have
+ *   literal children; the topic is scanned with indexOf instead of split(),
+ *   which avoids the array and benchmarked faster, notably for topics that
+ *   match nothing.
  *
  * Memory layout
  *   Most nodes in a large broker have one literal child and one subscriber
@@ -34,7 +36,9 @@
  *   single client), and an empty JS Map costs far more than a couple of
  *   fields. So a node keeps its first literal child inline (`seg`/`child`)
  *   and its first value inline (`key`/`value`); a Map is allocated only when
- *   a second child or second key arrives. All fields are declared in the
+ *   a second child or second key arrives (in the IoT benchmark this takes
+ *   ~256 bytes per subscription against ~460 with Maps everywhere, and
+ *   builds and matches faster). All fields are declared in the
  *   constructor so every node shares one hidden class and property access in
  *   the hot loop stays monomorphic. Nodes left without children or values
  *   are unlinked on remove so memory is returned.
@@ -290,7 +294,10 @@ export class TopicTrie<T> {
     return node.values === undefined ? undefined : node.values.get(key);
   }
 
-  /** Calls fn(value, key, filter) for every stored value whose filter matches the topic NAME `topic` (no wildcards in topic). */
+  /**
+   * Calls fn(value, key, filter) for every stored value whose filter matches the topic NAME `topic` (no wildcards in topic).
+   * fn may add or remove entries; entries changed during the call may or may not be reported.
+   */
   match(topic: string, fn: (value: T, key: string, filter: string) => void): void {
     const root = this.root;
     if (topic.charCodeAt(0) !== DOLLAR) {
