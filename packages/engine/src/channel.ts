@@ -22,6 +22,10 @@ export type HandlerResult = void | Promise<void>;
 
 const PINGRESP: mqtt.IPingrespPacket = { cmd: "pingresp" };
 
+/** First byte of the acknowledgement packets (type and fixed flags). */
+export const AckType = { Puback: 0x40, Pubrec: 0x50, Pubrel: 0x62, Pubcomp: 0x70 } as const;
+export type AckType = (typeof AckType)[keyof typeof AckType];
+
 /**
  * Protocol state of one network connection [MQTT-4.1]: what was negotiated
  * at CONNECT, the attached session, aliases, the will. Packets are
@@ -179,6 +183,21 @@ export class Channel implements SessionOwner {
   }
 
   /**
+   * PUBACK/PUBREC/PUBREL/PUBCOMP with success and no properties: four fixed
+   * bytes (in v5 a Success reason code with no properties may be omitted,
+   * section 3.4.2.1). Written by hand because every QoS 1/2 message costs one
+   * or more of them.
+   */
+  sendAck(type: AckType, packetId: number): void {
+    const frame = Buffer.allocUnsafe(4);
+    frame[0] = type;
+    frame[1] = 2;
+    frame[2] = packetId >> 8;
+    frame[3] = packetId & 0xff;
+    this.connection.write(frame);
+  }
+
+  /**
    * Server-initiated close. v5 clients get a DISCONNECT with the reason
    * [MQTT-3.14.1-1]; DISCONNECT is only sent after CONNACK [MQTT-3.2.0-2].
    * The will is kept: it is published on any close but a normal client
@@ -251,7 +270,7 @@ export class Channel implements SessionOwner {
   }
 
   writePubrel(packetId: number): void {
-    this.send({ cmd: "pubrel", messageId: packetId });
+    this.sendAck(AckType.Pubrel, packetId);
   }
 
   private discardInflight(session: Session, packetId: number): void {

@@ -36,7 +36,14 @@ export class Connection {
 
   attach(channel: Channel): void {
     this.channel = channel;
-    this.parser.on("packet", (packet: mqtt.Packet) => channel.onPacket(packet));
+    this.parser.on("packet", (packet: mqtt.Packet) => {
+      // Nothing after a DISCONNECT, a refused CONNECT or an error is processed,
+      // even when it arrived in the same read.
+      if (this.closing) return;
+      // A frame that arrived whole in one read is measured only here [MQTT-3.2.2-15].
+      if (frameSize(packet.length ?? 0) > this.maxIncoming) return channel.onPacketTooLarge();
+      channel.onPacket(packet);
+    });
     this.parser.on("error", (err: Error) => channel.onParseError(err));
     this.stream.on("data", (chunk: Buffer) => this.onData(chunk));
     this.stream.on("error", () => this.destroy());
@@ -57,7 +64,7 @@ export class Connection {
     // The codec buffers a frame until it is complete; refuse an oversized one
     // as soon as its declared length is known [MQTT-3.2.2-15].
     const pending = (this.parser as unknown as { packet: { length: number } }).packet.length;
-    if (pending > this.maxIncoming && !this.closing) this.channel?.onPacketTooLarge();
+    if (pending >= 0 && frameSize(pending) > this.maxIncoming && !this.closing) this.channel?.onPacketTooLarge();
   }
 
   write(frame: Buffer): void {
@@ -111,4 +118,13 @@ export class Connection {
     this.outBytes = 0;
     this.channel?.onClose();
   }
+}
+
+/**
+ * Packet Size is the whole frame: type byte, Remaining Length field and the
+ * remaining bytes (sections 2.1.4, 3.2.2.3.6).
+ */
+function frameSize(remainingLength: number): number {
+  const lengthBytes = remainingLength < 0x80 ? 1 : remainingLength < 0x4000 ? 2 : remainingLength < 0x200000 ? 3 : 4;
+  return 1 + lengthBytes + remainingLength;
 }

@@ -28,7 +28,13 @@ export interface Message {
   readonly expiresAt: number | undefined;
   /** Client id of the publisher, for No Local [MQTT-3.8.3-3]; undefined for wills/system. */
   readonly senderId: string | undefined;
-  /** Cache of encoded PUBLISH frames keyed by variant, filled lazily by the encoder. */
+  /**
+   * Encoded PUBLISH frames by variant, filled lazily by the encoder. The first
+   * variant sits in plain fields: most messages reach subscribers of one
+   * variant, and a Map per message would cost an allocation in 1-to-1 traffic.
+   */
+  encodedKey?: number;
+  encodedFrame?: Buffer;
   encoded?: Map<number, Buffer>;
 }
 

@@ -46,15 +46,15 @@ export function encodePublish(
   if (perSubscriber) return generate(message, target, variant, packetId, dup, now);
 
   const key = (target.mountPoint.length << 4) | (v5 ? 8 : 0) | (variant.retain ? 4 : 0) | variant.qos;
-  let cache = message.encoded;
-  let frame = cache?.get(key);
+  let frame = message.encodedKey === key ? message.encodedFrame : message.encoded?.get(key);
   if (!frame) {
     frame = generate(message, target, variant, variant.qos > 0 ? 1 : 0, false, now);
-    if (!cache) {
-      cache = new Map();
-      message.encoded = cache;
+    if (message.encodedKey === undefined) {
+      message.encodedKey = key;
+      message.encodedFrame = frame;
+    } else {
+      (message.encoded ??= new Map()).set(key, frame);
     }
-    cache.set(key, frame);
   }
   if (variant.qos === 0) return frame;
 

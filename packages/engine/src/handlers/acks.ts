@@ -1,5 +1,5 @@
 import type mqtt from "mqtt-packet";
-import type { Channel } from "../channel.ts";
+import { AckType, type Channel } from "../channel.ts";
 import { ReasonCode } from "../reason-codes.ts";
 import type { Session } from "../session.ts";
 
@@ -52,7 +52,7 @@ export function handlePubrel(channel: Channel, packet: mqtt.IPubrelPacket): void
   const session = channel.session as Session;
   const id = packet.messageId ?? 0;
   const known = session.incomingQos2.delete(id);
-  const pubcomp: mqtt.IPubcompPacket = { cmd: "pubcomp", messageId: id };
-  if (!known && channel.protocolVersion === 5) pubcomp.reasonCode = ReasonCode.PacketIdentifierNotFound;
-  channel.send(pubcomp); // [MQTT-4.3.3-11]
+  // [MQTT-4.3.3-11]
+  if (known || channel.protocolVersion !== 5) channel.sendAck(AckType.Pubcomp, id);
+  else channel.send({ cmd: "pubcomp", messageId: id, reasonCode: ReasonCode.PacketIdentifierNotFound });
 }

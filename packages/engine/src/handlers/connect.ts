@@ -29,7 +29,7 @@ export function handleConnect(channel: Channel, packet: mqtt.IConnectPacket): Ha
 
   const props = packet.properties ?? {};
   if (version === 5) {
-    // Zero is not a valid Receive Maximum or Maximum Packet Size [MQTT-3.1.2-?; section 3.1.2.11].
+    // Zero is not a valid Receive Maximum or Maximum Packet Size (sections 3.1.2.11.3, 3.1.2.11.4).
     if (props.receiveMaximum === 0 || props.maximumPacketSize === 0) {
       return reject(channel, ReasonCode.ProtocolError);
     }

@@ -1,6 +1,6 @@
 import { isUtf8 } from "node:buffer";
 import type mqtt from "mqtt-packet";
-import type { Channel, HandlerResult } from "../channel.ts";
+import { AckType, type Channel, type HandlerResult } from "../channel.ts";
 import type { ClientInfo } from "../hooks.ts";
 import { messageFromPublish } from "../message.ts";
 import { ReasonCode } from "../reason-codes.ts";
@@ -48,7 +48,7 @@ export function handlePublish(channel: Channel, packet: mqtt.IPublishPacket): Ha
   if (qos === 2) {
     if (session.incomingQos2.has(packetId)) {
       // Retransmission of a PUBLISH already routed: acknowledge again only.
-      channel.send({ cmd: "pubrec", messageId: packetId });
+      channel.sendAck(AckType.Pubrec, packetId);
       return;
     }
     if (session.incomingQos2.size + channel.inboundPending >= options.receiveMaximum) {
@@ -94,11 +94,13 @@ function acknowledge(channel: Channel, packet: mqtt.IPublishPacket, topic: strin
   }
   const packetId = packet.messageId ?? 0;
   if (packet.qos === 0) return;
-  // v3 has no negative acknowledgements: the message is discarded and acked [MQTT-3.3.5-2].
-  const ack: mqtt.IPubackPacket | mqtt.IPubrecPacket = { cmd: packet.qos === 1 ? "puback" : "pubrec", messageId: packetId };
-  if (v5 && reason !== ReasonCode.Success) ack.reasonCode = reason;
   if (packet.qos === 2 && reason < 0x80) (channel.session as Session).incomingQos2.add(packetId);
-  channel.send(ack);
+  // v3 has no negative acknowledgements: the message is discarded and acked [MQTT-3.3.5-2].
+  if (!v5 || reason === ReasonCode.Success) {
+    channel.sendAck(packet.qos === 1 ? AckType.Puback : AckType.Pubrec, packetId);
+  } else {
+    channel.send({ cmd: packet.qos === 1 ? "puback" : "pubrec", messageId: packetId, reasonCode: reason });
+  }
 }
 
 function payloadOf(packet: mqtt.IPublishPacket): Buffer {

@@ -97,7 +97,7 @@ function complete(
     };
     const existed = broker.subscribe(sub);
     granted.push(qos);
-    // Retained messages are not sent for shared subscriptions [MQTT-4.8.2-?; section 4.8.2].
+    // Retained messages are not sent for shared subscriptions (section 4.8.2).
     if (!req.shared) retained.push({ sub, existed });
   }
 
