@@ -6,8 +6,15 @@ import { isExpired, type Message, type QoS } from "./message.ts";
 import { defaultBrokerOptions, type BrokerOptions } from "./options.ts";
 import { MemoryRetainedStore, type RetainedStore } from "./retained-store.ts";
 import { ReasonCode } from "./reason-codes.ts";
-import { Session, type Delivery, type Subscription } from "./session.ts";
-import { MemorySessionStore, type SessionStore } from "./session-store.ts";
+import { Session, type Delivery, type InflightDelivery, type SessionOwner, type Subscription } from "./session.ts";
+import {
+  MemorySessionStore,
+  toStoredMessage,
+  type DeliveryRecord,
+  type SessionStore,
+  type StoredMessage,
+  type WillRecord,
+} from "./session-store.ts";
 import { BrokerStats } from "./stats.ts";
 import { TopicTrie } from "./topic-trie.ts";
 
@@ -24,6 +31,24 @@ export interface SharedGroup {
 type RouteEntry = Subscription | SharedGroup;
 
 const SHARED_KEY_PREFIX = "\u0000share\u0000";
+
+/** The id a session knows a subscription by: its filter, or `$share/<group>/<filter>`. */
+function subscriptionKey(sub: Subscription): string {
+  return sub.group === undefined ? sub.filter : `$share/${sub.group}/${sub.filter}`;
+}
+
+function fromStoredMessage(m: StoredMessage): Message {
+  return { ...m, payload: Buffer.from(m.payload) };
+}
+
+function willRecord(client: ClientInfo, message: Message, delay: number, fireAt: number | undefined): WillRecord {
+  return {
+    message: toStoredMessage(message),
+    delay,
+    fireAt,
+    client: { clientId: client.clientId, username: client.username, mountPoint: client.mountPoint, attributes: { ...client.attributes } },
+  };
+}
 const NEVER_EXPIRES = 0xffffffff;
 
 export interface PendingWill {
@@ -40,7 +65,9 @@ export interface PendingWill {
 export class Broker {
   readonly options: BrokerOptions;
   readonly hooks: BrokerHooks;
-  readonly sessions: SessionStore;
+  /** Live sessions by key; persistent ones are mirrored to `store`. */
+  readonly sessions = new Map<string, Session>();
+  readonly store: SessionStore;
   readonly retained: RetainedStore;
   readonly stats = new BrokerStats();
   /** Channels by session key, for takeover [MQTT-3.1.4-3]. */
@@ -49,6 +76,12 @@ export class Broker {
   private readonly routes = new TopicTrie<RouteEntry>();
   private readonly pendingWills = new Map<string, PendingWill>();
   private readonly dirty: Connection[] = [];
+  /** Connections holding frames until a store batch is durable. */
+  private readonly gated = new Set<Connection>();
+  /** Highest store batch known durable. */
+  durableBatch = 0;
+  /** Order of persisted deliveries; continues from the highest stored seq after recovery. */
+  private deliverySeq = 0;
   private flushScheduled = false;
   private readonly ticker: NodeJS.Timeout;
   private closed = false;
@@ -63,7 +96,8 @@ export class Broker {
   constructor(options: Partial<BrokerOptions> = {}) {
     this.options = { ...defaultBrokerOptions, hooks: allowAllHooks, sessionStore: undefined, retainedStore: undefined, ...options };
     this.hooks = { ...allowAllHooks, ...options.hooks };
-    this.sessions = this.options.sessionStore ?? new MemorySessionStore();
+    this.store = this.options.sessionStore ?? new MemorySessionStore();
+    this.store.onDurable((batch, error) => this.onDurable(batch, error));
     this.retained = this.options.retainedStore ?? new MemoryRetainedStore();
     // One timer for keep-alive and connect timeouts of all channels: cheaper in
     // memory than a timer per connection, and 1 s resolution is what keep-alive
@@ -202,7 +236,7 @@ export class Broker {
       if (owner) {
         if (!owner.writeDelivery(delivery, 0, false)) this.drop(session, delivery.message, "slow-consumer");
       } else if (this.options.queueQos0Offline && session.expiryInterval > 0) {
-        this.enqueue(session, delivery);
+        if (this.enqueue(session, delivery)) this.persistDelivery(session, delivery, 0, false);
       } else {
         this.drop(session, delivery.message, "qos0-offline");
       }
@@ -211,28 +245,70 @@ export class Broker {
     if (owner && session.queue.length === 0 && session.inflight.size < owner.sendWindow) {
       const packetId = session.allocatePacketId();
       if (packetId !== 0) {
-        session.inflight.set(packetId, { packetId, delivery, released: false });
-        owner.writeDelivery(delivery, packetId, false);
+        this.startInflight(session, delivery, packetId);
         return;
       }
     }
-    this.enqueue(session, delivery);
+    if (this.enqueue(session, delivery)) this.persistDelivery(session, delivery, 0, false);
   }
 
-  private enqueue(session: Session, delivery: Delivery): void {
+  /** Bounded queue [MQTT-4.9.0]; returns false when the delivery was dropped. */
+  private enqueue(session: Session, delivery: Delivery): boolean {
     const { maxQueuedMessages, maxQueuedBytes, queueOverflow } = this.options;
     const size = delivery.message.payload.length;
     while (session.queue.length >= maxQueuedMessages || session.queuedBytes + size > maxQueuedBytes) {
       if (queueOverflow === "drop-new" || session.queue.length === 0) {
         this.drop(session, delivery.message, "queue-full");
-        return;
+        return false;
       }
       const oldest = session.queue.shift() as Delivery;
       session.queuedBytes -= oldest.message.payload.length;
+      this.forget(session, oldest);
       this.drop(session, oldest.message, "queue-full");
     }
     session.queue.push(delivery);
     session.queuedBytes += size;
+    return true;
+  }
+
+  /** Puts a QoS 1/2 delivery in flight under `packetId` and writes it [MQTT-4.3.2, MQTT-4.3.3]. */
+  private startInflight(session: Session, delivery: Delivery, packetId: number): void {
+    session.inflight.set(packetId, { packetId, delivery, released: false });
+    this.persistDelivery(session, delivery, packetId, false);
+    (session.owner as SessionOwner).writeDelivery(delivery, packetId, false);
+  }
+
+  /** PUBACK, PUBCOMP or a failed PUBREC ended the flow: free the id, pull the queue. */
+  completeInflight(session: Session, packetId: number): void {
+    const inflight = session.inflight.get(packetId);
+    if (!inflight) return;
+    session.inflight.delete(packetId);
+    this.forget(session, inflight.delivery);
+    this.drainQueue(session);
+  }
+
+  /** PUBREC received: from now on PUBREL, not PUBLISH, is what a resume re-sends [MQTT-4.3.3-3]. */
+  releaseInflight(session: Session, inflight: InflightDelivery): void {
+    inflight.released = true;
+    this.persistDelivery(session, inflight.delivery, inflight.packetId, true);
+  }
+
+  private persistDelivery(session: Session, delivery: Delivery, packetId: number, released: boolean): void {
+    if (!session.persisted) return;
+    delivery.seq ??= ++this.deliverySeq;
+    const record: DeliveryRecord = {
+      message: toStoredMessage(delivery.message),
+      qos: delivery.qos,
+      retain: delivery.retain,
+      subscriptionIds: delivery.subscriptionIds,
+      packetId,
+      released,
+    };
+    this.store.saveDelivery(session.key, delivery.seq, record);
+  }
+
+  private forget(session: Session, delivery: Delivery): void {
+    if (delivery.seq !== undefined && session.persisted) this.store.deleteDelivery(session.key, delivery.seq);
   }
 
   /** Moves queued deliveries into the in-flight window after an ack or on resume [MQTT-4.9.0-1]. */
@@ -245,10 +321,12 @@ export class Broker {
       session.queuedBytes -= delivery.message.payload.length;
       if (isExpired(delivery.message, now)) {
         // Expired messages are not forwarded [MQTT-3.3.2-5].
+        this.forget(session, delivery);
         this.drop(session, delivery.message, "expired");
         continue;
       }
       if (delivery.qos === 0) {
+        this.forget(session, delivery);
         owner.writeDelivery(delivery, 0, false);
         continue;
       }
@@ -257,8 +335,7 @@ export class Broker {
         session.queue.push(delivery);
         return;
       }
-      session.inflight.set(packetId, { packetId, delivery, released: false });
-      owner.writeDelivery(delivery, packetId, false);
+      this.startInflight(session, delivery, packetId);
     }
   }
 
@@ -281,9 +358,9 @@ export class Broker {
   // ---- subscriptions ---------------------------------------------------------
 
   /** Adds or replaces a subscription; returns true if it existed before [MQTT-3.8.4-3]. */
-  subscribe(sub: Subscription): boolean {
+  subscribe(sub: Subscription, persist = true): boolean {
     const session = sub.session;
-    const id = sub.group === undefined ? sub.filter : `$share/${sub.group}/${sub.filter}`;
+    const id = subscriptionKey(sub);
     const existed = session.subscriptions.has(id);
     if (existed) this.removeRoute(session.subscriptions.get(id) as Subscription);
     session.subscriptions.set(id, sub);
@@ -298,6 +375,17 @@ export class Broker {
       }
       group.members.push(sub);
     }
+    if (persist && session.persisted) {
+      this.store.saveSubscription(session.key, id, {
+        filter: sub.filter,
+        group: sub.group,
+        qos: sub.qos,
+        noLocal: sub.noLocal,
+        retainAsPublished: sub.retainAsPublished,
+        retainHandling: sub.retainHandling,
+        subscriptionId: sub.subscriptionId,
+      });
+    }
     this.stats.subscriptions = this.routes.size;
     return existed;
   }
@@ -308,6 +396,7 @@ export class Broker {
     if (!sub) return false;
     session.subscriptions.delete(id);
     this.removeRoute(sub);
+    if (session.persisted) this.store.deleteSubscription(session.key, id);
     this.stats.subscriptions = this.routes.size;
     return true;
   }
@@ -337,6 +426,20 @@ export class Broker {
 
   // ---- sessions --------------------------------------------------------------
 
+  /** Records a session with a non-zero expiry so a restart finds it [MQTT-4.1.0-1]. */
+  persistSession(session: Session): void {
+    const expiry = session.expiryInterval;
+    if (expiry === 0) {
+      // Resumed with expiry 0: the session now ends with this connection and a restart must not revive it.
+      if (session.persisted) this.store.deleteSession(session.key);
+      session.persisted = false;
+      return;
+    }
+    session.persisted = true;
+    const expiresAt = session.owner || expiry === NEVER_EXPIRES ? undefined : this.now + expiry * 1000;
+    this.store.saveSession(session.key, { expiryInterval: expiry, expiresAt });
+  }
+
   /** Ends a session: its subscriptions, queue and in-flight state go [MQTT-4.1.0-2]. */
   endSession(session: Session): void {
     if (session.expiryTimer) clearTimeout(session.expiryTimer);
@@ -344,6 +447,8 @@ export class Broker {
     for (const sub of session.subscriptions.values()) this.removeRoute(sub);
     session.subscriptions.clear();
     if (this.sessions.get(session.key) === session) this.sessions.delete(session.key);
+    if (session.persisted) this.store.deleteSession(session.key);
+    session.persisted = false;
     this.stats.subscriptions = this.routes.size;
     // A pending delayed will is sent when the session ends [MQTT-3.1.3-9].
     this.fireWill(session.key);
@@ -355,18 +460,41 @@ export class Broker {
     const expiry = session.expiryInterval;
     if (expiry === 0) {
       this.endSession(session);
-    } else if (expiry !== NEVER_EXPIRES) {
-      session.expiryTimer = setTimeout(() => this.endSession(session), expiry * 1000);
-      session.expiryTimer.unref();
+      return;
     }
+    this.persistSession(session);
+    if (expiry !== NEVER_EXPIRES) this.scheduleExpiry(session, expiry * 1000);
   }
 
+  private scheduleExpiry(session: Session, ms: number): void {
+    session.expiryTimer = setTimeout(() => this.endSession(session), Math.max(0, ms));
+    session.expiryTimer.unref();
+  }
+
+  /** Remembers a connected client's will, so a crash does not lose it. */
+  registerWill(sessionKey: string, client: ClientInfo, message: Message, delay: number): void {
+    this.store.saveWill(sessionKey, willRecord(client, message, delay, undefined));
+  }
+
+  /** A normal DISCONNECT discards the will [MQTT-3.1.2-10]. */
+  discardWill(sessionKey: string): void {
+    this.store.deleteWill(sessionKey);
+  }
+
+  /** The connection closed abnormally: publish the will now or after its delay [MQTT-3.1.3-9]. */
   scheduleWill(sessionKey: string, client: ClientInfo, message: Message, delaySeconds: number): void {
     if (delaySeconds <= 0) {
+      this.store.deleteWill(sessionKey);
       this.publishWill(client, message);
       return;
     }
-    const timer = setTimeout(() => this.fireWill(sessionKey), delaySeconds * 1000);
+    const fireAt = this.now + delaySeconds * 1000;
+    this.store.saveWill(sessionKey, willRecord(client, message, delaySeconds, fireAt));
+    this.armWill(sessionKey, client, message, fireAt);
+  }
+
+  private armWill(sessionKey: string, client: ClientInfo, message: Message, fireAt: number): void {
+    const timer = setTimeout(() => this.fireWill(sessionKey), Math.max(0, fireAt - this.now));
     timer.unref();
     this.pendingWills.set(sessionKey, { message, timer, client });
   }
@@ -377,6 +505,7 @@ export class Broker {
     if (!pending) return;
     clearTimeout(pending.timer);
     this.pendingWills.delete(sessionKey);
+    this.store.deleteWill(sessionKey);
   }
 
   private fireWill(sessionKey: string): void {
@@ -384,6 +513,7 @@ export class Broker {
     if (!pending) return;
     clearTimeout(pending.timer);
     this.pendingWills.delete(sessionKey);
+    this.store.deleteWill(sessionKey);
     this.publishWill(pending.client, pending.message);
   }
 
@@ -401,6 +531,99 @@ export class Broker {
       },
       () => undefined,
     );
+  }
+
+  // ---- recovery ----------------------------------------------------------------
+
+  /**
+   * Rebuilds sessions, subscriptions, queues, in-flight state and wills from
+   * the store, expiring what expired while the broker was down. Call once
+   * before accepting connections. Sessions whose client was connected when
+   * the broker stopped are offline now, so their expiry starts now; their
+   * wills are due as after any lost connection.
+   */
+  async open(): Promise<void> {
+    const state = await this.store.load();
+    await this.retained.load?.();
+    const now = this.now;
+    let maxSeq = 0;
+    for (const [key, record] of state.sessions) {
+      if (record.expiresAt !== undefined && record.expiresAt <= now) {
+        this.store.deleteSession(key);
+        continue;
+      }
+      const session = new Session(key);
+      session.expiryInterval = record.expiryInterval;
+      session.persisted = true;
+      this.sessions.set(key, session);
+      for (const [id, r] of state.subscriptions.get(key) ?? []) {
+        void id;
+        this.subscribe({ shared: false, session, ...r }, false);
+      }
+      for (const [seq, r] of state.deliveries.get(key) ?? []) {
+        if (seq > maxSeq) maxSeq = seq;
+        const message = fromStoredMessage(r.message);
+        if (isExpired(message, now)) {
+          this.store.deleteDelivery(key, seq);
+          continue;
+        }
+        const delivery: Delivery = { message, qos: r.qos, retain: r.retain, subscriptionIds: r.subscriptionIds, seq };
+        if (r.packetId !== 0) {
+          session.inflight.set(r.packetId, { packetId: r.packetId, delivery, released: r.released });
+          session.reservePacketId(r.packetId);
+        } else {
+          session.queue.push(delivery);
+          session.queuedBytes += message.payload.length;
+        }
+      }
+      for (const packetId of state.incoming.get(key) ?? []) session.incomingQos2.add(packetId);
+      if (record.expiryInterval !== NEVER_EXPIRES) {
+        const expiresAt = record.expiresAt ?? now + record.expiryInterval * 1000;
+        if (record.expiresAt === undefined) this.store.saveSession(key, { expiryInterval: record.expiryInterval, expiresAt });
+        this.scheduleExpiry(session, expiresAt - now);
+      }
+    }
+    this.deliverySeq = maxSeq;
+    for (const [key, will] of state.wills) {
+      const client: ClientInfo = { ...will.client, protocolVersion: 5, remoteAddress: undefined };
+      const message = fromStoredMessage(will.message);
+      const fireAt = will.fireAt ?? now + will.delay * 1000;
+      if (fireAt <= now || !this.sessions.has(key)) {
+        this.store.deleteWill(key);
+        this.publishWill(client, message);
+      } else {
+        if (will.fireAt === undefined) this.store.saveWill(key, { ...will, fireAt });
+        this.armWill(key, client, message, fireAt);
+      }
+    }
+  }
+
+  // ---- durability gate -----------------------------------------------------------
+
+  /**
+   * Holds every frame the connection writes from now on until the store
+   * batch holding the writes made so far is durable. Called right before a
+   * packet that tells the client its state is safe (PUBACK, PUBREC, PUBREL,
+   * SUBACK, CONNACK, a QoS 2 PUBLISH with a new packet id).
+   */
+  holdUntilDurable(connection: Connection): void {
+    const batch = this.store.pendingBatch();
+    if (batch <= this.durableBatch) return;
+    connection.holdUntil(batch);
+    this.gated.add(connection);
+  }
+
+  private onDurable(batch: number, error?: Error): void {
+    if (error) {
+      // Nothing held was acknowledged: close those clients so they retry
+      // against a broker that can store their messages.
+      this.stats.storeErrors++;
+      for (const connection of this.gated) connection.failHeld();
+      this.gated.clear();
+      return;
+    }
+    if (batch > this.durableBatch) this.durableBatch = batch;
+    for (const connection of this.gated) if (connection.release(this.durableBatch)) this.gated.delete(connection);
   }
 
   // ---- output batching ---------------------------------------------------------
@@ -440,10 +663,13 @@ export class Broker {
     clearInterval(this.ticker);
     for (const channel of [...this.channels]) channel.disconnect(reasonCode);
     this.flush();
-    for (const pending of this.pendingWills.values()) clearTimeout(pending.timer);
-    for (const session of this.sessions.values()) if (session.expiryTimer) clearTimeout(session.expiryTimer);
     const deadline = Date.now() + graceMs;
     while (this.channels.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     for (const channel of [...this.channels]) channel.connection.destroy();
+    for (const pending of this.pendingWills.values()) clearTimeout(pending.timer);
+    for (const session of this.sessions.values()) if (session.expiryTimer) clearTimeout(session.expiryTimer);
+    // Closing the stores flushes what the disconnects above wrote.
+    await this.store.close();
+    await this.retained.close?.();
   }
 }

@@ -11,6 +11,7 @@ import { handleUnsubscribe } from "./handlers/unsubscribe.ts";
 import type { ClientInfo } from "./hooks.ts";
 import type { Message } from "./message.ts";
 import { isExpired } from "./message.ts";
+import { checkProperties } from "./packet-check.ts";
 import { encodePublish } from "./publish-encoder.ts";
 import { ReasonCode } from "./reason-codes.ts";
 import type { Delivery, Session, SessionOwner } from "./session.ts";
@@ -117,6 +118,10 @@ export class Channel implements SessionOwner {
   }
 
   private route(packet: mqtt.Packet): HandlerResult {
+    if ((packet as { properties?: unknown }).properties !== undefined || packet.cmd === "connect") {
+      const invalid = checkProperties(packet);
+      if (invalid !== 0) return this.onInvalidProperties(invalid);
+    }
     if (this.state === "awaiting-connect") {
       // The first packet must be CONNECT [MQTT-3.1.0-1].
       if (packet.cmd !== "connect") return this.connection.destroy();
@@ -145,10 +150,10 @@ export class Channel implements SessionOwner {
         return handleAuth(this, packet);
       case "connect":
         // A second CONNECT is a protocol error [MQTT-3.1.0-2].
-        return this.protocolError();
+        return this.protocolError("Second CONNECT");
       default:
         // Server-to-client packets from a client [MQTT-4.8.0-1 in v5 terms: protocol error].
-        return this.protocolError();
+        return this.protocolError(`${packet.cmd.toUpperCase()} is not sent by a client`);
     }
   }
 
@@ -164,16 +169,23 @@ export class Channel implements SessionOwner {
       }
       return;
     }
-    this.disconnect(ReasonCode.MalformedPacket);
+    this.disconnect(ReasonCode.MalformedPacket, err.message);
+  }
+
+  /** Unreadable or repeated property values (section 2.2.2.2); a bad CONNECT is dropped like a malformed one. */
+  private onInvalidProperties(reasonCode: number): void {
+    if (reasonCode === ReasonCode.MalformedPacket) this.broker.stats.malformedPackets++;
+    if (this.state === "awaiting-connect") return this.connection.destroy();
+    this.disconnect(reasonCode, reasonCode === ReasonCode.MalformedPacket ? "Unreadable property value" : "Property given more than once");
   }
 
   onPacketTooLarge(): void {
     this.broker.stats.malformedPackets++;
-    this.disconnect(ReasonCode.PacketTooLarge);
+    this.disconnect(ReasonCode.PacketTooLarge, `Packet larger than Maximum Packet Size ${this.connection.maxIncoming}`);
   }
 
-  protocolError(): void {
-    this.disconnect(ReasonCode.ProtocolError);
+  protocolError(reasonString?: string): void {
+    this.disconnect(ReasonCode.ProtocolError, reasonString);
   }
 
   // ---- output ----------------------------------------------------------------
@@ -208,7 +220,10 @@ export class Channel implements SessionOwner {
     if (this.state === "connected" && this.protocolVersion === 5) {
       const packet: mqtt.IDisconnectPacket = { cmd: "disconnect", reasonCode };
       if (reasonString && this.requestProblemInformation) packet.properties = { reasonString };
-      this.send(packet);
+      let frame = encode(packet, 5);
+      // No Reason String that would make the packet too large for the client [MQTT-3.14.2-3].
+      if (this.clientMaxPacketSize > 0 && frame.length > this.clientMaxPacketSize) frame = encode({ cmd: "disconnect", reasonCode }, 5);
+      this.connection.write(frame);
     }
     this.connection.end();
     if (this.state !== "connected") this.connection.destroy();
@@ -263,6 +278,9 @@ export class Channel implements SessionOwner {
       broker.drop(session, message, "too-large");
       return true;
     }
+    // A QoS 2 PUBLISH fixes its packet id for good: the id must be durable
+    // first, or a restart could resend it under another id (a duplicate).
+    if (delivery.qos === 2 && delivery.seq !== undefined) broker.holdUntilDurable(this.connection);
     this.connection.write(frame);
     broker.stats.messagesSent++;
     broker.hooks.onMessageDelivered?.(client, message);
@@ -270,13 +288,22 @@ export class Channel implements SessionOwner {
   }
 
   writePubrel(packetId: number): void {
+    // Once PUBREL is out the client may forget the message; the released state must be durable first.
+    this.broker.holdUntilDurable(this.connection);
     this.sendAck(AckType.Pubrel, packetId);
   }
 
+  /** Ends a flow that will not be written; deferred because we may be inside the broker's drain loop. */
   private discardInflight(session: Session, packetId: number): void {
     if (packetId === 0) return;
-    session.inflight.delete(packetId);
-    queueMicrotask(() => this.broker.drainQueue(session));
+    queueMicrotask(() => this.broker.completeInflight(session, packetId));
+  }
+
+  /** A normal DISCONNECT: the will is discarded [MQTT-3.1.2-10]. */
+  discardWill(): void {
+    if (!this.will) return;
+    this.will = undefined;
+    this.broker.discardWill(this.sessionKey);
   }
 
   // ---- lifecycle ---------------------------------------------------------------

@@ -21,6 +21,10 @@ export class Connection {
   private outBytes = 0;
   private queued = false;
   private closing = false;
+  /** Store batch that must be durable before held frames may go out. */
+  private gate = 0;
+  private held: Buffer[] | undefined;
+  private endWhenReleased = false;
   closed = false;
   lastActivity: number;
   /** Largest frame accepted from the client (CONNECT may lower nothing; options set it). */
@@ -69,12 +73,42 @@ export class Connection {
 
   write(frame: Buffer): void {
     if (this.closed) return;
+    if (this.held) {
+      this.held.push(frame);
+      return;
+    }
     this.out.push(frame);
     this.outBytes += frame.length;
     if (!this.queued) {
       this.queued = true;
       this.broker.markDirty(this);
     }
+  }
+
+  /** Frames written from now on wait until store batch `batch` is durable. */
+  holdUntil(batch: number): void {
+    if (batch > this.gate) this.gate = batch;
+    this.held ??= [];
+  }
+
+  /** Lets held frames go once their batch is durable; returns true when nothing is held any more. */
+  release(durableBatch: number): boolean {
+    if (this.gate > durableBatch) return false;
+    const held = this.held;
+    this.held = undefined;
+    if (held) for (const frame of held) this.write(frame);
+    if (this.endWhenReleased) {
+      this.endWhenReleased = false;
+      this.closing = false;
+      this.end();
+    }
+    return true;
+  }
+
+  /** The store could not make held state durable: nothing held may be sent. */
+  failHeld(): void {
+    this.held = undefined;
+    this.destroy();
   }
 
   /** Bytes accepted but not yet handed to the kernel: the slow-consumer signal. */
@@ -97,6 +131,13 @@ export class Connection {
   end(): void {
     if (this.closing || this.closed) return;
     this.closing = true;
+    if (this.held) {
+      // Held frames (acks, a DISCONNECT) go out first, once durable.
+      this.endWhenReleased = true;
+      const timer = setTimeout(() => this.destroy(), CLOSE_GRACE_MS);
+      timer.unref();
+      return;
+    }
     this.flush();
     this.stream.end();
     const timer = setTimeout(() => this.destroy(), CLOSE_GRACE_MS);

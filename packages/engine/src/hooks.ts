@@ -59,7 +59,14 @@ export interface BrokerHooks {
   onMessageDropped?(clientId: string, message: Message, reason: DropReason): void;
 }
 
-export type DropReason = "queue-full" | "expired" | "too-large" | "slow-consumer" | "qos0-offline" | "no-subscribers";
+export type DropReason =
+  | "queue-full"
+  | "expired"
+  | "too-large"
+  | "slow-consumer"
+  | "qos0-offline"
+  | "no-subscribers"
+  | "store-full";
 
 export const allowAllHooks: BrokerHooks = {
   authenticate: () => ({ ok: true }),

@@ -6,7 +6,18 @@ export type { Message, MessageProperties, QoS } from "./message.ts";
 export { defaultBrokerOptions, type BrokerOptions, type QueueOverflowPolicy } from "./options.ts";
 export { ReasonCode } from "./reason-codes.ts";
 export { MemoryRetainedStore, type RetainedStore } from "./retained-store.ts";
-export { MemorySessionStore, type SessionStore } from "./session-store.ts";
+export {
+  MemorySessionStore,
+  emptyState,
+  toStoredMessage,
+  type SessionStore,
+  type SessionRecord,
+  type SubscriptionRecord,
+  type DeliveryRecord,
+  type WillRecord,
+  type StoredMessage,
+  type StoredState,
+} from "./session-store.ts";
 export { Session, type Subscription, type Delivery } from "./session.ts";
 export { BrokerStats } from "./stats.ts";
 export { TopicTrie } from "./topic-trie.ts";

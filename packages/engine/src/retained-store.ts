@@ -11,6 +11,9 @@ export interface RetainedStore {
   /** Retained messages whose topic matches the (routed) filter. */
   match(filter: string): Message[];
   readonly size: number;
+  /** Durable implementations read their contents here, once, before use. */
+  load?(): Promise<void>;
+  close?(): Promise<void>;
 }
 
 interface RetainNode {

@@ -23,6 +23,8 @@ export interface Delivery {
   /** RETAIN flag to send: true for retained-on-subscribe, RAP, else false [MQTT-3.3.1-9]. */
   readonly retain: boolean;
   readonly subscriptionIds: number[] | undefined;
+  /** Key of its record in the SessionStore; 0 when not persisted. */
+  seq?: number;
 }
 
 /** QoS 1/2 delivery awaiting its acknowledgement [MQTT-4.4.0-1]. */
@@ -63,6 +65,8 @@ export class Session {
   readonly incomingQos2 = new Set<number>();
   /** Seconds; 0 ends the session with the connection, 0xFFFFFFFF never. */
   expiryInterval = 0;
+  /** Whether the session has records in the SessionStore (it was persistent at some point). */
+  persisted = false;
   owner: SessionOwner | undefined;
   /** Timer that ends an offline session [MQTT-3.1.2-23]. */
   expiryTimer: NodeJS.Timeout | undefined;
@@ -76,6 +80,11 @@ export class Session {
 
   constructor(key: string) {
     this.key = key;
+  }
+
+  /** After recovery, continue numbering past ids already in flight. */
+  reservePacketId(id: number): void {
+    this.nextPacketId = id === MAX_PACKET_ID ? 1 : id + 1;
   }
 
   /** Returns a packet id not in use by an in-flight delivery [MQTT-2.2.1-3], or 0 if all are. */

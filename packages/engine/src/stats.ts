@@ -12,6 +12,8 @@ export class BrokerStats {
   bytesSent = 0;
   subscriptions = 0;
   malformedPackets = 0;
+  /** Store batches that failed to become durable. */
+  storeErrors = 0;
   readonly drops: Record<DropReason, number> = {
     "queue-full": 0,
     expired: 0,
@@ -19,6 +21,7 @@ export class BrokerStats {
     "slow-consumer": 0,
     "qos0-offline": 0,
     "no-subscribers": 0,
+    "store-full": 0,
   };
 
   countDrop(reason: DropReason): void {

@@ -18,6 +18,7 @@ export interface TestBroker {
 
 export async function startBroker(options: Partial<BrokerOptions> = {}): Promise<TestBroker> {
   const broker = new Broker(options);
+  await broker.open();
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     sockets.add(socket);

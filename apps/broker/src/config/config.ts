@@ -26,6 +26,15 @@ const fields = z.object({
     tlsKeyFile: z.string().optional(),
     tlsCaFile: z.string().optional(),
     dataDir: z.string().min(1).default(".halyard-data"),
+    /** Where broker state lives: "lmdb" (durable, in dataDir) or "memory" (lost on restart). */
+    store: z.enum(["lmdb", "memory"]).default("lmdb"),
+    /**
+     * When a QoS 1/2 message counts as stored: "fsync" (flushed to disk: survives
+     * a power cut), "commit" (committed: survives a process crash), "none" (acks
+     * do not wait for the store).
+     */
+    durability: z.enum(["fsync", "commit", "none"]).default("fsync"),
+    maxStoreBytes: positiveInt.default(4 * 1024 * 1024 * 1024),
     logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
     logPretty: bool.optional(),
     maxPacketSize: positiveInt.max(268435455).default(1024 * 1024),

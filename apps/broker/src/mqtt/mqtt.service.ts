@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from "@nestjs/common";
+import path from "node:path";
 import { Broker, ReasonCode } from "@halyard/engine";
+import { LmdbStore } from "@halyard/store-lmdb";
 import { listenTcp, listenTls, listenWs, type Listener, type TransportInfo } from "@halyard/transport";
 import type { Logger } from "pino";
 import type { Duplex } from "node:stream";
@@ -21,7 +23,14 @@ export class MqttService implements OnModuleInit, OnApplicationShutdown {
     @Inject(CONFIG) private readonly config: HalyardConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
+    // Opened here so a damaged data directory stops the boot with its own message.
+    const store =
+      config.store === "lmdb"
+        ? LmdbStore.open({ dir: path.join(config.dataDir, "broker"), durability: config.durability, maxBytes: config.maxStoreBytes })
+        : undefined;
     this.broker = new Broker({
+      sessionStore: store?.sessions,
+      retainedStore: store?.retained,
       maxPacketSize: config.maxPacketSize,
       maxQueuedMessages: config.maxQueuedMessages,
       maxQueuedBytes: config.maxQueuedBytes,
@@ -47,6 +56,11 @@ export class MqttService implements OnModuleInit, OnApplicationShutdown {
 
   async onModuleInit(): Promise<void> {
     const c = this.config;
+    await this.broker.open();
+    this.logger.info(
+      { store: c.store, durability: c.durability, sessions: this.broker.sessions.size, retained: this.broker.retained.size },
+      "broker state recovered",
+    );
     const onConnection = (stream: Duplex, info: TransportInfo) => this.broker.handle(stream, info);
     this.listeners.push(await listenTcp({ host: c.host, port: c.mqttPort, onConnection }));
     this.listeners.push(

@@ -15,8 +15,7 @@ export function handlePuback(channel: Channel, packet: mqtt.IPubackPacket): void
   const id = packet.messageId ?? 0;
   const inflight = session.inflight.get(id);
   if (!inflight || inflight.delivery.qos !== 1) return;
-  session.inflight.delete(id);
-  channel.broker.drainQueue(session);
+  channel.broker.completeInflight(session, id);
 }
 
 export function handlePubrec(channel: Channel, packet: mqtt.IPubrecPacket): void {
@@ -31,11 +30,10 @@ export function handlePubrec(channel: Channel, packet: mqtt.IPubrecPacket): void
   }
   // A PUBREC with an error code ends the flow; the packet id is free again [MQTT-4.3.3-4].
   if ((packet.reasonCode ?? 0) >= 0x80) {
-    session.inflight.delete(id);
-    channel.broker.drainQueue(session);
+    channel.broker.completeInflight(session, id);
     return;
   }
-  inflight.released = true;
+  channel.broker.releaseInflight(session, inflight);
   channel.writePubrel(id);
 }
 
@@ -44,14 +42,14 @@ export function handlePubcomp(channel: Channel, packet: mqtt.IPubcompPacket): vo
   const id = packet.messageId ?? 0;
   const inflight = session.inflight.get(id);
   if (!inflight || !inflight.released) return;
-  session.inflight.delete(id);
-  channel.broker.drainQueue(session);
+  channel.broker.completeInflight(session, id);
 }
 
 export function handlePubrel(channel: Channel, packet: mqtt.IPubrelPacket): void {
   const session = channel.session as Session;
   const id = packet.messageId ?? 0;
   const known = session.incomingQos2.delete(id);
+  if (known && session.persisted) channel.broker.store.deleteIncoming(session.key, id);
   // [MQTT-4.3.3-11]
   if (known || channel.protocolVersion !== 5) channel.sendAck(AckType.Pubcomp, id);
   else channel.send({ cmd: "pubcomp", messageId: id, reasonCode: ReasonCode.PacketIdentifierNotFound });

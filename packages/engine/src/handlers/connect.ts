@@ -148,7 +148,7 @@ function accept(
     session.expiryTimer = undefined;
   } else {
     session = new Session(key);
-    broker.sessions.set(session);
+    broker.sessions.set(key, session);
   }
   session.expiryInterval = expiry;
   channel.session = session;
@@ -192,10 +192,14 @@ function accept(
   } else {
     connack.returnCode = 0;
   }
+  session.owner = channel;
+  broker.persistSession(session);
+  if (channel.will) broker.registerWill(key, client, channel.will.message, channel.will.delay);
+  // CONNACK promises the session (Session Present) and its will are safe.
+  broker.holdUntilDurable(channel.connection);
   channel.send(connack);
 
   channel.state = "connected";
-  session.owner = channel;
   broker.connected.set(key, channel);
   broker.stats.connections++;
   broker.stats.connectionsTotal++;

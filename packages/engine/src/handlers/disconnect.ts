@@ -16,9 +16,9 @@ export function handleDisconnect(channel: Channel, packet: mqtt.IDisconnectPacke
       if (channel.connectSessionExpiry === 0 && expiry !== 0) return channel.protocolError();
       session.expiryInterval = Math.min(expiry, channel.broker.options.maxSessionExpiryInterval);
     }
-    if (packet.reasonCode !== ReasonCode.DisconnectWithWill) channel.will = undefined;
+    if (packet.reasonCode !== ReasonCode.DisconnectWithWill) channel.discardWill();
   } else {
-    channel.will = undefined;
+    channel.discardWill();
   }
   channel.connection.end();
 }

@@ -28,11 +28,13 @@ export function handlePublish(channel: Channel, packet: mqtt.IPublishPacket): Ha
     const alias = packet.properties?.topicAlias;
     if (alias !== undefined) {
       // Alias 0 or above our maximum is an error [MQTT-3.3.2-8, MQTT-3.3.2-9].
-      if (alias === 0 || alias > options.topicAliasMaximum) return channel.disconnect(ReasonCode.TopicAliasInvalid);
+      if (alias === 0 || alias > options.topicAliasMaximum) {
+        return channel.disconnect(ReasonCode.TopicAliasInvalid, `Topic Alias ${alias} outside 1..${options.topicAliasMaximum}`);
+      }
       const aliases = (channel.aliasesIn ??= new Map());
       if (topic.length === 0) {
         const known = aliases.get(alias);
-        if (known === undefined) return channel.protocolError();
+        if (known === undefined) return channel.protocolError(`Topic Alias ${alias} is not set`);
         topic = known;
       } else {
         aliases.set(alias, topic);
@@ -52,7 +54,7 @@ export function handlePublish(channel: Channel, packet: mqtt.IPublishPacket): Ha
       return;
     }
     if (session.incomingQos2.size + channel.inboundPending >= options.receiveMaximum) {
-      return channel.disconnect(ReasonCode.ReceiveMaximumExceeded); // [MQTT-3.3.4-9]
+      return channel.disconnect(ReasonCode.ReceiveMaximumExceeded, `Receive Maximum ${options.receiveMaximum} exceeded`); // [MQTT-3.3.4-9]
     }
   } else if (qos === 1 && channel.inboundPending >= options.receiveMaximum) {
     return channel.disconnect(ReasonCode.ReceiveMaximumExceeded);
@@ -87,6 +89,11 @@ function acknowledge(channel: Channel, packet: mqtt.IPublishPacket, topic: strin
   let reason = code;
   if (code >= 0x80) {
     if (code === ReasonCode.NotAuthorized) broker.stats.authorizationDenials++;
+  } else if (route && packet.qos > 0 && broker.store.isFull()) {
+    // The store is at its size limit: refuse rather than accept what cannot be kept.
+    if (!v5) return channel.disconnect(ReasonCode.QuotaExceeded);
+    reason = ReasonCode.QuotaExceeded;
+    broker.stats.countDrop("store-full");
   } else if (route) {
     const routed = client.mountPoint.length === 0 ? topic : client.mountPoint + topic;
     const reached = broker.publish(messageFromPublish(packet, routed, channel.sessionKey, broker.now), client);
@@ -94,7 +101,13 @@ function acknowledge(channel: Channel, packet: mqtt.IPublishPacket, topic: strin
   }
   const packetId = packet.messageId ?? 0;
   if (packet.qos === 0) return;
-  if (packet.qos === 2 && reason < 0x80) (channel.session as Session).incomingQos2.add(packetId);
+  const session = channel.session as Session;
+  if (packet.qos === 2 && reason < 0x80) {
+    session.incomingQos2.add(packetId);
+    if (session.persisted) broker.store.saveIncoming(session.key, packetId);
+  }
+  // The ack promises the message and its routing to persistent sessions are stored.
+  broker.holdUntilDurable(channel.connection);
   // v3 has no negative acknowledgements: the message is discarded and acked [MQTT-3.3.5-2].
   if (!v5 || reason === ReasonCode.Success) {
     channel.sendAck(packet.qos === 1 ? AckType.Puback : AckType.Pubrec, packetId);

@@ -28,8 +28,13 @@ export function handleSubscribe(channel: Channel, packet: mqtt.ISubscribePacket)
   if (subscriptionId !== undefined && !options.subscriptionIdentifiersAvailable) {
     return channel.disconnect(ReasonCode.SubscriptionIdentifiersNotSupported);
   }
+  // 1 to 268,435,455, and present at most once (the codec returns an array
+  // for a repeated property): anything else is a protocol error (section 3.8.2.1.2).
+  if (subscriptionId === 0 || Array.isArray(subscriptionId)) return channel.protocolError("Subscription Identifier 0 or repeated");
   const requests: Request[] = [];
   for (const s of packet.subscriptions) {
+    // Ill-formed UTF-8 (decoded as U+FFFD, see topic.ts) makes the packet malformed [MQTT-1.5.4-1].
+    if (s.topic.includes("\ufffd")) return channel.disconnect(ReasonCode.MalformedPacket, "Topic Filter is not valid UTF-8");
     const shared = parseSharedFilter(s.topic);
     const req: Request = {
       filter: s.topic,
@@ -101,6 +106,7 @@ function complete(
     if (!req.shared) retained.push({ sub, existed });
   }
 
+  broker.holdUntilDurable(channel.connection);
   channel.send({ cmd: "suback", messageId: packet.messageId ?? 0, granted });
 
   for (const { sub, existed } of retained) {

@@ -10,6 +10,10 @@ export function handleUnsubscribe(channel: Channel, packet: mqtt.IUnsubscribePac
   const broker = channel.broker;
   const session = channel.session as Session;
   const mount = (channel.client as ClientInfo).mountPoint;
+  // Ill-formed UTF-8 (decoded as U+FFFD, see topic.ts) makes the packet malformed [MQTT-1.5.4-1].
+  if (packet.unsubscriptions.some((f) => f.includes("\ufffd"))) {
+    return channel.disconnect(ReasonCode.MalformedPacket, "Topic Filter is not valid UTF-8");
+  }
   const codes: number[] = [];
   for (const filter of packet.unsubscriptions) {
     const shared = parseSharedFilter(filter);
@@ -21,5 +25,6 @@ export function handleUnsubscribe(channel: Channel, packet: mqtt.IUnsubscribePac
     codes.push(broker.unsubscribe(session, id) ? ReasonCode.Success : ReasonCode.NoSubscriptionExisted);
   }
   // v3 UNSUBACK has no payload; the codec only writes codes for v5.
+  broker.holdUntilDurable(channel.connection);
   channel.send({ cmd: "unsuback", messageId: packet.messageId ?? 0, granted: codes });
 }
