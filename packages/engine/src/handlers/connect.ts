@@ -7,7 +7,6 @@ import { ReasonCode, toV3ConnackCode } from "../reason-codes.ts";
 import { Session } from "../session.ts";
 import { isValidTopicName } from "../topic.ts";
 
-const NEVER_EXPIRES = 0xffffffff;
 
 /**
  * CONNECT [MQTT-3.1]: validate, authenticate (possibly asynchronously), take
