@@ -1,0 +1,259 @@
+import { z } from "zod";
+import { clientId, description, isoDate, name, pageQuery, slug, tag, tenantRole, uuid } from "./common.ts";
+import { ruleTopicFilter } from "./topic-filter.ts";
+
+// ---- tenants ---------------------------------------------------------------
+
+const quota = z.number().int().min(0).max(2_147_483_647).nullable();
+
+export const tenantQuotas = z
+  .object({
+    maxConnections: quota,
+    maxSubscriptionsPerClient: quota,
+    maxMessagesPerSecond: quota,
+    maxBytesPerSecond: quota,
+    maxRetainedMessages: quota,
+    maxQueuedMessages: quota,
+    maxPacketSize: z.number().int().min(64).max(268_435_455).nullable(),
+  })
+  .partial()
+  .strict();
+
+export const createTenant = z.object({ slug, name, quotas: tenantQuotas.optional() }).strict();
+export const updateTenant = z
+  .object({ name: name.optional(), status: z.enum(["active", "suspended"]).optional(), quotas: tenantQuotas.optional() })
+  .strict();
+export const tenant = z.object({
+  id: uuid,
+  slug,
+  name,
+  status: z.enum(["active", "suspended"]),
+  quotas: tenantQuotas,
+  createdAt: isoDate,
+  updatedAt: isoDate,
+});
+export const tenantListQuery = pageQuery.extend({ q: z.string().max(200).optional() }).strict();
+
+// ---- memberships -------------------------------------------------------------
+
+export const createMembership = z
+  .object({ issuer: z.string().min(1).max(500), subject: z.string().min(1).max(255), role: tenantRole, email: z.email().optional() })
+  .strict();
+export const membership = z.object({
+  userId: uuid,
+  issuer: z.string(),
+  subject: z.string(),
+  email: z.string().nullable(),
+  displayName: z.string().nullable(),
+  role: tenantRole,
+  createdAt: isoDate,
+});
+
+// ---- devices -------------------------------------------------------------------
+
+export const createDevice = z
+  .object({ clientId, description: description.optional(), tags: z.array(tag).max(32).optional(), enabled: z.boolean().optional() })
+  .strict();
+export const updateDevice = z
+  .object({ description: description.nullable().optional(), tags: z.array(tag).max(32).optional(), enabled: z.boolean().optional() })
+  .strict();
+export const device = z.object({
+  id: uuid,
+  clientId: z.string(),
+  description: z.string().nullable(),
+  tags: z.array(z.string()),
+  enabled: z.boolean(),
+  groupIds: z.array(uuid),
+  createdAt: isoDate,
+  updatedAt: isoDate,
+});
+export const deviceListQuery = pageQuery
+  .extend({
+    q: z.string().max(256).optional(),
+    tag: tag.optional(),
+    enabled: z.enum(["true", "false"]).transform((v) => v === "true").optional(),
+    groupId: uuid.optional(),
+  })
+  .strict();
+
+// ---- groups ----------------------------------------------------------------------
+
+export const createGroup = z.object({ name, description: description.optional() }).strict();
+export const updateGroup = z.object({ name: name.optional(), description: description.nullable().optional() }).strict();
+export const group = z.object({ id: uuid, name: z.string(), description: z.string().nullable(), memberCount: z.number().int(), createdAt: isoDate });
+
+// ---- credentials -------------------------------------------------------------------
+
+/** Usernames are unique per tenant; the tenant may also be given as `<username>@<tenant>` at CONNECT. */
+export const credentialUsername = z
+  .string()
+  .min(1)
+  .max(256)
+  .refine((s) => !s.includes("@") && !s.includes("\u0000"), "must not contain '@' (it separates the tenant) or U+0000");
+
+export const createCredential = z
+  .object({
+    username: credentialUsername.optional(),
+    /** Omit to have a strong password generated; either way it is shown once. */
+    password: z.string().min(12).max(256).optional(),
+    expiresAt: isoDate.optional(),
+  })
+  .strict();
+export const updateCredential = z.object({ enabled: z.boolean().optional(), expiresAt: isoDate.nullable().optional() }).strict();
+export const credential = z.object({
+  id: uuid,
+  deviceId: uuid,
+  username: z.string(),
+  enabled: z.boolean(),
+  expiresAt: isoDate.nullable(),
+  lastUsedAt: isoDate.nullable(),
+  revokedAt: isoDate.nullable(),
+  createdAt: isoDate,
+});
+export const createdCredential = credential.extend({ password: z.string() });
+
+// ---- certificate authorities and device certificates ------------------------------------
+
+export const createAuthority = z.object({ name, validityDays: z.number().int().min(1).max(7300).default(3650) }).strict();
+export const authority = z.object({
+  id: uuid,
+  name: z.string(),
+  certificatePem: z.string(),
+  fingerprintSha256: z.string(),
+  notBefore: isoDate,
+  notAfter: isoDate,
+  revokedAt: isoDate.nullable(),
+  createdAt: isoDate,
+});
+
+export const issueCertificate = z
+  .object({
+    authorityId: uuid,
+    /** PEM CSR; omit to have a key pair generated (its private key is returned once). */
+    csrPem: z.string().max(16_384).optional(),
+    validityDays: z.number().int().min(1).max(3650).default(365),
+  })
+  .strict();
+export const revocationReason = z.enum([
+  "unspecified",
+  "key_compromise",
+  "ca_compromise",
+  "affiliation_changed",
+  "superseded",
+  "cessation_of_operation",
+]);
+export const revokeCertificate = z.object({ reason: revocationReason.default("unspecified") }).strict();
+export const certificate = z.object({
+  id: uuid,
+  deviceId: uuid,
+  authorityId: uuid,
+  serialNumber: z.string(),
+  fingerprintSha256: z.string(),
+  subject: z.string(),
+  certificatePem: z.string(),
+  notBefore: isoDate,
+  notAfter: isoDate,
+  revokedAt: isoDate.nullable(),
+  revocationReason: revocationReason.nullable(),
+  createdAt: isoDate,
+});
+export const issuedCertificate = certificate.extend({ privateKeyPem: z.string().optional() });
+
+// ---- roles, rules, bindings ---------------------------------------------------------------
+
+export const topicRule = z
+  .object({
+    effect: z.enum(["allow", "deny"]),
+    action: z.enum(["publish", "subscribe", "both"]),
+    topicFilter: ruleTopicFilter,
+    priority: z.number().int().min(0).max(1_000_000).default(100),
+  })
+  .strict();
+export const createRole = z
+  .object({ name, description: description.optional(), rules: z.array(topicRule).max(10_000).default([]) })
+  .strict();
+export const updateRole = z
+  .object({ name: name.optional(), description: description.nullable().optional(), rules: z.array(topicRule).max(10_000).optional() })
+  .strict();
+export const role = z.object({
+  id: uuid,
+  name: z.string(),
+  description: z.string().nullable(),
+  rules: z.array(topicRule.extend({ id: uuid })),
+  createdAt: isoDate,
+  updatedAt: isoDate,
+});
+
+export const createBinding = z.object({ roleId: uuid, targetType: z.enum(["device", "group"]), targetId: uuid }).strict();
+export const binding = createBinding.extend({ id: uuid, createdAt: isoDate });
+
+// ---- API keys -------------------------------------------------------------------------------
+
+export const createApiKey = z.object({ name, role: tenantRole, expiresAt: isoDate.optional() }).strict();
+export const createPlatformApiKey = z.object({ name, expiresAt: isoDate.optional() }).strict();
+export const apiKey = z.object({
+  id: uuid,
+  name: z.string(),
+  prefix: z.string(),
+  role: tenantRole.nullable(),
+  platformAdmin: z.boolean(),
+  expiresAt: isoDate.nullable(),
+  lastUsedAt: isoDate.nullable(),
+  revokedAt: isoDate.nullable(),
+  createdAt: isoDate,
+});
+export const createdApiKey = apiKey.extend({ key: z.string() });
+
+// ---- bridges ----------------------------------------------------------------------------------
+
+export const createBridge = z
+  .object({
+    name,
+    remoteUrl: z.url({ protocol: /^(mqtts?|wss?)$/ }).max(1000),
+    direction: z.enum(["in", "out", "both"]),
+    localFilter: ruleTopicFilter,
+    remotePrefix: z.string().max(1024).optional(),
+    enabled: z.boolean().optional(),
+  })
+  .strict();
+export const updateBridge = createBridge.partial().strict();
+export const bridge = z.object({
+  id: uuid,
+  name: z.string(),
+  remoteUrl: z.string(),
+  direction: z.enum(["in", "out", "both"]),
+  localFilter: z.string(),
+  remotePrefix: z.string().nullable(),
+  enabled: z.boolean(),
+  createdAt: isoDate,
+  updatedAt: isoDate,
+});
+
+// ---- audit ---------------------------------------------------------------------------------------
+
+export const auditEvent = z.object({
+  id: z.string(),
+  at: isoDate,
+  actor: z.string(),
+  tenantId: uuid.nullable(),
+  action: z.string(),
+  resource: z.string(),
+  resourceId: z.string().nullable(),
+  before: z.unknown().nullable(),
+  after: z.unknown().nullable(),
+});
+export const auditListQuery = pageQuery
+  .extend({ resource: z.string().max(100).optional(), actor: z.string().max(100).optional(), since: isoDate.optional() })
+  .strict();
+
+// ---- session ------------------------------------------------------------------------------------
+
+export const localLogin = z.object({ username: z.string().min(1).max(200), password: z.string().min(1).max(1024) }).strict();
+export const tokenResponse = z.object({ accessToken: z.string(), tokenType: z.literal("Bearer"), expiresIn: z.number().int() });
+export const me = z.object({
+  kind: z.enum(["user", "client", "apikey"]),
+  subject: z.string(),
+  displayName: z.string().nullable(),
+  platformAdmin: z.boolean(),
+  tenants: z.array(z.object({ slug, role: tenantRole })),
+});
