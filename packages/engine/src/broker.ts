@@ -315,6 +315,17 @@ export class Broker {
   drainQueue(session: Session): void {
     const owner = session.owner;
     if (!owner) return;
+    const held = session.heldResends;
+    if (held.length > 0) {
+      // Held resends count against the window until sent; drop those acknowledged meanwhile.
+      let live = 0;
+      for (const h of held) if (session.inflight.get(h.packetId) === h) held[live++] = h;
+      held.length = live;
+      while (held.length > 0 && session.inflight.size - held.length < owner.sendWindow) {
+        const inflight = held.shift() as InflightDelivery;
+        owner.writeDelivery(inflight.delivery, inflight.packetId, true);
+      }
+    }
     const now = this.now;
     while (session.queue.length > 0 && session.inflight.size < owner.sendWindow) {
       const delivery = session.queue.shift() as Delivery;

@@ -59,6 +59,12 @@ export class Session {
   readonly subscriptions = new Map<string, Subscription>();
   /** Ordered by packet id assignment, which is also retransmission order [MQTT-4.6.0-1]. */
   readonly inflight = new Map<number, InflightDelivery>();
+  /**
+   * In-flight PUBLISHes not yet re-sent on the current connection because the
+   * client's Receive Maximum was reached at resume [MQTT-3.3.4-7]; re-sent, in
+   * order and under their ids, as acknowledgements free the window.
+   */
+  readonly heldResends: InflightDelivery[] = [];
   readonly queue = new Deque<Delivery>();
   queuedBytes = 0;
   /** QoS 2 packet ids received and PUBREC'd, awaiting PUBREL [MQTT-4.3.3-9]. */

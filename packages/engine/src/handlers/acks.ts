@@ -49,7 +49,13 @@ export function handlePubrel(channel: Channel, packet: mqtt.IPubrelPacket): void
   const session = channel.session as Session;
   const id = packet.messageId ?? 0;
   const known = session.incomingQos2.delete(id);
-  if (known && session.persisted) channel.broker.store.deleteIncoming(session.key, id);
+  if (known && session.persisted) {
+    channel.broker.store.deleteIncoming(session.key, id);
+    // After PUBCOMP the client may reuse the id for a new message, which we
+    // must then route [MQTT-4.3.3-12]: the id must be forgotten durably first,
+    // or a restart would take that message for a retransmission and drop it.
+    channel.broker.holdUntilDurable(channel.connection);
+  }
   // [MQTT-4.3.3-11]
   if (known || channel.protocolVersion !== 5) channel.sendAck(AckType.Pubcomp, id);
   else channel.send({ cmd: "pubcomp", messageId: id, reasonCode: ReasonCode.PacketIdentifierNotFound });

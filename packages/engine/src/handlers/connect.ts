@@ -203,10 +203,21 @@ function accept(
   broker.stats.connections++;
   broker.stats.connectionsTotal++;
 
-  // Resend unacknowledged PUBLISH (DUP=1) and PUBREL in their original order [MQTT-4.4.0-1].
+  // Resend unacknowledged PUBLISH (DUP=1) and PUBREL in their original order
+  // [MQTT-4.4.0-1], PUBLISHes only within the client's Receive Maximum
+  // [MQTT-3.3.4-7]; the rest wait in heldResends for acknowledgements.
+  session.heldResends.length = 0;
+  let resent = 0;
   for (const inflight of session.inflight.values()) {
-    if (inflight.released) channel.writePubrel(inflight.packetId);
-    else channel.writeDelivery(inflight.delivery, inflight.packetId, true);
+    if (inflight.released) {
+      channel.writePubrel(inflight.packetId);
+    } else if (resent >= channel.sendWindow) {
+      session.heldResends.push(inflight);
+      continue;
+    } else {
+      channel.writeDelivery(inflight.delivery, inflight.packetId, true);
+    }
+    resent++;
   }
   broker.drainQueue(session);
   broker.hooks.onClientConnected?.(client);
