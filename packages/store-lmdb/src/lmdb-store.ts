@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, statSync } from "node:fs";
+import { closeSync, constants, fstatSync, mkdirSync, openSync, readSync } from "node:fs";
 import path from "node:path";
 import {
   MemoryRetainedStore,
@@ -73,17 +73,16 @@ export class LmdbStore {
     const file = path.join(dir, "state.mdb");
     try {
       mkdirSync(dir, { recursive: true });
-      if (existsSync(file) && statSync(file).isDirectory()) throw new Error("is a directory");
     } catch (err) {
-      throw new StoreOpenError(`cannot use data directory ${dir}: ${(err as Error).message}`);
+      throw new StoreOpenError(`cannot use data directory ${dir}: ${(err as Error).message}. It must be a folder the broker can write to.`);
     }
+    checkFiles(file);
     let root: RootDatabase;
     try {
       root = open({ path: file, maxDbs: 12, mapSize: options.maxBytes, noSubdir: true, compression: false });
     } catch (err) {
       throw corrupt(file, err);
     }
-    const store = new LmdbStore(root, options);
     try {
       const meta = root.openDB({ name: "meta", encoding: "msgpack" });
       const format = meta.get("format") as number | undefined;
@@ -93,11 +92,16 @@ export class LmdbStore {
       void root.close();
       throw corrupt(file, err);
     }
-    return store;
+    // Only now: the store starts a size timer that must not outlive a failed open.
+    return new LmdbStore(root, options);
   }
 
   track(write: Promise<unknown>): void {
     this.batches.track(write);
+  }
+
+  get durability(): Durability {
+    return this.options.durability;
   }
 
   get batchTracker(): Batches {
@@ -133,6 +137,63 @@ export class LmdbStore {
   }
 }
 
+// LMDB's on-disk layout (64-bit little-endian builds, which is what lmdb-js ships).
+const MDB_MAGIC = 0xbeefc0de;
+/** Data format of the LMDB inside lmdb-js 3 (MDB_DATA_VERSION). */
+const MDB_DATA_VERSION = 2;
+const P_META = 0x08;
+const PAGE_FLAGS_OFFSET = 18;
+const META_OFFSET = 24;
+const PAGE_SIZE_OFFSET = META_OFFSET + 24;
+
+/**
+ * Makes, before lmdb-js sees the files, the checks LMDB makes when it opens
+ * them: lmdb-js 3.5 crashes the whole process (SIGSEGV, a double free in its
+ * failed-open path) whenever LMDB refuses to open an environment, so a
+ * damaged or unusable file must be turned into a StoreOpenError here. The
+ * data file must be a regular file we can read and write, and either empty
+ * (LMDB initializes it, as on first start) or start with an LMDB meta page of
+ * the data version this lmdb-js writes, followed by the second meta page.
+ * Deeper damage is found by the reads in `open` and `load`.
+ */
+function checkFiles(file: string): void {
+  for (const f of [file, `${file}-lock`]) {
+    let fd: number;
+    try {
+      // The same open LMDB does (read-write, created if missing, mode 0664).
+      fd = openSync(f, constants.O_RDWR | constants.O_CREAT, 0o664);
+    } catch (err) {
+      throw new StoreOpenError(
+        `cannot open broker state ${f}: ${(err as Error).message}. It must be a regular file the broker can read and write: ` +
+          "fix its type or permissions, restore a backup, or move the data directory aside to start with no stored sessions or retained messages.",
+      );
+    }
+    try {
+      if (f === file) checkHeader(f, fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
+}
+
+function checkHeader(file: string, fd: number): void {
+  const size = fstatSync(fd).size;
+  if (size === 0) return;
+  const head = Buffer.alloc(PAGE_SIZE_OFFSET + 4);
+  const n = readSync(fd, head, 0, head.length, 0);
+  let problem: string | undefined;
+  if (n < head.length || (head.readUInt16LE(PAGE_FLAGS_OFFSET) & P_META) === 0 || head.readUInt32LE(META_OFFSET) !== MDB_MAGIC) {
+    problem = "not an LMDB file";
+  } else if ((head.readUInt32LE(META_OFFSET + 4) & 0xffff) !== MDB_DATA_VERSION) {
+    problem = `LMDB data version ${head.readUInt32LE(META_OFFSET + 4) & 0xffff}, this version reads ${MDB_DATA_VERSION}`;
+  } else {
+    const pageSize = head.readUInt32LE(PAGE_SIZE_OFFSET);
+    if (pageSize < 256 || pageSize > 0x10000 || (pageSize & (pageSize - 1)) !== 0) problem = `invalid page size ${pageSize}`;
+    else if (size < 2 * pageSize) problem = `truncated to ${size} bytes`;
+  }
+  if (problem) throw corrupt(file, new Error(problem));
+}
+
 function corrupt(file: string, err: unknown, what?: string): StoreOpenError {
   return new StoreOpenError(
     `cannot read broker state ${file}${what ? ` (${what})` : ""}: ${(err as Error).message}. ` +
@@ -158,7 +219,8 @@ export class LmdbSessionStore implements SessionStore {
     private readonly wills: Database<any, string>,
     private readonly store: LmdbStore,
   ) {
-    this.durable = true;
+    // "none" sends acks without waiting for the commit: a crash can lose acknowledged state.
+    this.durable = store.durability !== "none";
   }
 
   private sid(key: string): number {
@@ -232,22 +294,30 @@ export class LmdbSessionStore implements SessionStore {
       if (sid >= this.nextSid) this.nextSid = sid + 1;
       state.sessions.set(key, { expiryInterval: record.expiryInterval, expiresAt: record.expiresAt ?? undefined });
     });
-    const owner = (k: string) => keyOfSid.get(parseInt(k.slice(0, 8), 16));
+    // A record whose session is gone is dropped here: deleteSession removes
+    // only what was committed when it ran, so a write still in flight then
+    // outlives it, and a session created now could get the same number and
+    // inherit it. These removes are queued before any new session's writes.
+    const owner = (db: Database<any, string>, k: string) => {
+      const key = keyOfSid.get(parseInt(k.slice(0, 8), 16));
+      if (key === undefined) this.store.track(db.remove(k));
+      return key;
+    };
     const group = <V>(map: Map<string, Map<any, V>>, key: string) => {
       let m = map.get(key);
       if (!m) map.set(key, (m = new Map()));
       return m;
     };
     this.store.read<SubscriptionRecord>(this.subscriptions, "subscriptions", (k, v) => {
-      const key = owner(k);
+      const key = owner(this.subscriptions, k);
       if (key !== undefined) group(state.subscriptions, key).set(k.slice(9), normalizeSubscription(v));
     });
     this.store.read<DeliveryRecord>(this.deliveries, "deliveries", (k, v) => {
-      const key = owner(k);
+      const key = owner(this.deliveries, k);
       if (key !== undefined) group(state.deliveries, key).set(parseInt(k.slice(9), 16), normalizeDelivery(v));
     });
     this.store.read<boolean>(this.incoming, "incoming", (k) => {
-      const key = owner(k);
+      const key = owner(this.incoming, k);
       if (key === undefined) return;
       let set = state.incoming.get(key);
       if (!set) state.incoming.set(key, (set = new Set()));
