@@ -1,18 +1,28 @@
 import { Module, type DynamicModule } from "@nestjs/common";
 import type { Logger } from "pino";
 import type { HalyardConfig } from "./config/config.ts";
-import { CONFIG } from "./config/config.ts";
+import { CoreModule } from "./core.module.ts";
 import { HealthController } from "./health/health.controller.ts";
-import { LOGGER } from "./logger/logger.ts";
+import { AuditModule } from "./modules/audit/audit.module.ts";
+import { AuthModule } from "./modules/auth/auth.module.ts";
+import { DatabaseModule } from "./modules/database/database.module.ts";
+import { DevicesModule } from "./modules/devices/devices.module.ts";
+import { TenantsModule } from "./modules/tenants/tenants.module.ts";
 import { MqttService } from "./mqtt/mqtt.service.ts";
 
+/**
+ * Root module. Order matters for start-up: the database (and its migrations)
+ * first, then authentication (which creates the local administrator), then
+ * the API features, and the MQTT listeners last.
+ */
 @Module({})
 export class AppModule {
   static forRoot(config: HalyardConfig, logger: Logger): DynamicModule {
     return {
       module: AppModule,
+      imports: [CoreModule.forRoot(config, logger), DatabaseModule, AuditModule, AuthModule, TenantsModule, DevicesModule],
       controllers: [HealthController],
-      providers: [{ provide: CONFIG, useValue: config }, { provide: LOGGER, useValue: logger }, MqttService],
+      providers: [MqttService],
       exports: [MqttService],
     };
   }

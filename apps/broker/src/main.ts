@@ -1,10 +1,6 @@
-import "reflect-metadata";
-import { NestFactory } from "@nestjs/core";
-import type { AddressInfo } from "node:net";
-import { AppModule } from "./app.module.ts";
+import { startBroker } from "./bootstrap.ts";
 import { ConfigError, loadConfig } from "./config/config.ts";
 import { createLogger } from "./logger/logger.ts";
-import { MqttService } from "./mqtt/mqtt.service.ts";
 
 async function main(): Promise<void> {
   let config;
@@ -18,10 +14,7 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger(config.logLevel, config.logPretty ?? process.stdout.isTTY);
-  const app = await NestFactory.create(AppModule.forRoot(config, logger), { logger: ["error", "warn"] });
-  await app.listen(config.httpPort, config.host);
-  const http = (app.getHttpServer().address() as AddressInfo).port;
-  const ports = { ...app.get(MqttService).ports, http };
+  const { ports, close } = await startBroker(config, logger);
   logger.info({ ports }, "halyard broker started");
 
   // Graceful shutdown: clients get DISCONNECT 0x8B, state is flushed, exit 0.
@@ -30,7 +23,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, "shutting down");
-    app.close().then(
+    close().then(
       () => process.exit(0),
       (err: unknown) => {
         logger.error({ err }, "shutdown failed");

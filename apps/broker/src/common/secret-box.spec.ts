@@ -9,7 +9,7 @@ describe("SecretBox", () => {
     expect(sealed).not.toContain("PRIVATE KEY");
     expect(box.open(sealed)).toBe("-----BEGIN PRIVATE KEY-----abc");
     const raw = Buffer.from(sealed.slice(3), "base64");
-    raw[raw.length - 1] ^= 1;
+    raw[raw.length - 1] = (raw[raw.length - 1] as number) ^ 1;
     expect(() => box.open("v1:" + raw.toString("base64"))).toThrow();
     expect(() => new SecretBox(randomBytes(32)).open(sealed)).toThrow();
   });

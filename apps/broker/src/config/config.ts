@@ -48,6 +48,21 @@ const fields = z.object({
     maxSessionExpiryInterval: z.coerce.number().int().min(0).max(0xffffffff).default(0xffffffff),
     topicAliasMaximum: z.coerce.number().int().min(0).max(65535).default(65535),
     maxRetainedMessages: positiveInt.default(1_000_000),
+    /** Postgres for the control plane; unset = embedded Postgres (PGlite) in dataDir. Read from DATABASE_URL. */
+    databaseUrl: z.string().startsWith("postgres").optional(),
+    /** Master secret (64 hex chars or base64 of 32+ bytes); unset = generated into dataDir/secret.key. */
+    secretKey: z.string().min(32).optional(),
+    /** Local administrator, created on first start when no local user exists. */
+    adminUsername: z.string().min(1).max(200).default("admin"),
+    /** Unset = a password is generated and printed once at first start. */
+    adminPassword: z.string().min(12, "use at least 12 characters").optional(),
+    /** OIDC provider (Keycloak realm issuer, e.g. https://sso.example.com/realms/halyard); unset = local accounts only. */
+    oidcIssuer: z.url().optional(),
+    /** Audience the admin API requires in access tokens. */
+    oidcAudience: z.string().min(1).default("halyard-api"),
+    oidcJwksUri: z.url().optional(),
+    /** Largest JSON body the admin API accepts. */
+    apiBodyLimit: z.string().regex(/^\d+(kb|mb)$/).default("256kb"),
 });
 
 export const configSchema = fields
@@ -85,6 +100,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HalyardConfig 
     }
   }
   const fromEnv: Record<string, unknown> = {};
+  // DATABASE_URL is the name every Postgres tool and Prisma use; accept it as is.
+  if (env.DATABASE_URL) fromEnv.databaseUrl = env.DATABASE_URL;
   const unknown: string[] = [];
   for (const [key, value] of Object.entries(env)) {
     if (!key.startsWith("HALYARD_") || key === "HALYARD_CONFIG" || value === undefined) continue;

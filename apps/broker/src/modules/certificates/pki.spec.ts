@@ -41,7 +41,7 @@ describe("pki", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "halyard-pki-"));
     execFileSync("openssl", ["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "d.key", "-out", "d.csr", "-outform", "DER", "-subj", "/CN=x"], { cwd: dir, stdio: "ignore" });
     const der = readFileSync(path.join(dir, "d.csr"));
-    der[der.length - 5] ^= 0xff; // corrupt the signature
+    der[der.length - 5] = (der[der.length - 5] as number) ^ 0xff; // corrupt the signature
     const pem = `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString("base64")}\n-----END CERTIFICATE REQUEST-----\n`;
     await expect(issueFromCsr({ ...base, csrPem: pem })).rejects.toBeInstanceOf(CsrRejectedError);
   });

@@ -13,11 +13,13 @@ import * as x509 from "@peculiar/x509";
  * for another identity by writing it into its request.
  */
 
-const crypto = webcrypto as unknown as Crypto;
-x509.cryptoProvider.set(crypto);
+type CryptoKey = webcrypto.CryptoKey;
+type CryptoKeyPair = webcrypto.CryptoKeyPair;
+const crypto = webcrypto;
+x509.cryptoProvider.set(crypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
-const KEY_ALG: EcKeyGenParams = { name: "ECDSA", namedCurve: "P-256" };
-const SIGN_ALG: EcdsaParams & { name: string } = { name: "ECDSA", hash: "SHA-256" };
+const KEY_ALG: webcrypto.EcKeyGenParams = { name: "ECDSA", namedCurve: "P-256" };
+const SIGN_ALG: webcrypto.EcdsaParams = { name: "ECDSA", hash: "SHA-256" };
 const DAY_MS = 86_400_000;
 
 export interface IssuedMaterial {

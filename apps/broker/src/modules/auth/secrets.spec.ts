@@ -1,0 +1,28 @@
+import { describe, expect, it } from "vitest";
+import { apiKeyMatches, generateApiKey, generatePassword, hashPassword, parseApiKey, verifyPassword } from "./secrets.ts";
+
+describe("secrets", () => {
+  it("argon2id password hashes verify only the right password", async () => {
+    const h = await hashPassword("correct horse battery");
+    expect(h.startsWith("$argon2id$")).toBe(true);
+    expect(h).not.toContain("correct horse");
+    expect(await verifyPassword(h, "correct horse battery")).toBe(true);
+    expect(await verifyPassword(h, "correct horse batterY")).toBe(false);
+    expect(await verifyPassword("not-a-hash", "x")).toBe(false);
+  });
+
+  it("generated passwords are 32 URL-safe characters and differ", () => {
+    const a = generatePassword();
+    expect(a).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(generatePassword()).not.toBe(a);
+  });
+
+  it("API keys parse by prefix and match only their own hash", () => {
+    const k = generateApiKey();
+    expect(parseApiKey(k.key)).toEqual({ prefix: k.prefix });
+    expect(apiKeyMatches(k.key, k.keyHash)).toBe(true);
+    expect(apiKeyMatches(generateApiKey().key, k.keyHash)).toBe(false);
+    expect(parseApiKey("hyd_zz_x")).toBeUndefined();
+    expect(k.keyHash).not.toContain(k.key.slice(17));
+  });
+});

@@ -1,0 +1,56 @@
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, Query } from "@nestjs/common";
+import { schemas, uuid } from "@halyard/api-contract";
+import type { z } from "zod";
+import { ZodPipe } from "../../common/zod.pipe.ts";
+import { CurrentPrincipal, RequestId } from "../auth/auth.guard.ts";
+import type { Principal } from "../auth/principal.ts";
+import { slugPipe } from "../tenants/tenants.controller.ts";
+import { DevicesService } from "./devices.service.ts";
+
+export const idPipe = new ZodPipe(uuid);
+
+@Controller("api/v1/tenants/:tenant/devices")
+export class DevicesController {
+  constructor(@Inject(DevicesService) private readonly devices: DevicesService) {}
+
+  @Get()
+  list(
+    @CurrentPrincipal() p: Principal,
+    @Param("tenant", slugPipe) tenant: string,
+    @Query(new ZodPipe(schemas.deviceListQuery)) q: z.infer<typeof schemas.deviceListQuery>,
+  ) {
+    return this.devices.list(p, tenant, q);
+  }
+
+  @Post()
+  create(
+    @CurrentPrincipal() p: Principal,
+    @Param("tenant", slugPipe) tenant: string,
+    @Body(new ZodPipe(schemas.createDevice)) body: z.infer<typeof schemas.createDevice>,
+    @RequestId() rid?: string,
+  ) {
+    return this.devices.create(p, tenant, body, rid);
+  }
+
+  @Get(":id")
+  get(@CurrentPrincipal() p: Principal, @Param("tenant", slugPipe) tenant: string, @Param("id", idPipe) id: string) {
+    return this.devices.get(p, tenant, id);
+  }
+
+  @Patch(":id")
+  update(
+    @CurrentPrincipal() p: Principal,
+    @Param("tenant", slugPipe) tenant: string,
+    @Param("id", idPipe) id: string,
+    @Body(new ZodPipe(schemas.updateDevice)) body: z.infer<typeof schemas.updateDevice>,
+    @RequestId() rid?: string,
+  ) {
+    return this.devices.update(p, tenant, id, body, rid);
+  }
+
+  @Delete(":id")
+  @HttpCode(204)
+  remove(@CurrentPrincipal() p: Principal, @Param("tenant", slugPipe) tenant: string, @Param("id", idPipe) id: string, @RequestId() rid?: string) {
+    return this.devices.delete(p, tenant, id, rid);
+  }
+}
