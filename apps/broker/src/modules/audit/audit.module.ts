@@ -1,7 +1,8 @@
 import { Global, Module } from "@nestjs/common";
+import { AuditController } from "./audit.controller.ts";
 import { AuditRepository } from "./audit.repository.ts";
 import { AuditService } from "./audit.service.ts";
 
 @Global()
-@Module({ providers: [AuditRepository, AuditService], exports: [AuditService, AuditRepository] })
+@Module({ controllers: [AuditController], providers: [AuditRepository, AuditService], exports: [AuditService, AuditRepository] })
 export class AuditModule {}
