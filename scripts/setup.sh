@@ -17,3 +17,15 @@ if ! command -v mosquitto_pub >/dev/null || ! command -v mosquitto >/dev/null; t
     echo "setup: mosquitto and mosquitto-clients are needed (apt-get install mosquitto mosquitto-clients)" >&2
   fi
 fi
+
+# The Prisma client (packages/db/src/generated, git-ignored) is generated from
+# prisma/schema.prisma: regenerate it when missing or older than the schema.
+prisma_client=packages/db/src/generated/prisma/client.ts
+if [ ! -f "$prisma_client" ] || [ prisma/schema.prisma -nt "$prisma_client" ]; then
+  if ! generate_log=$(npm run db:generate -w @halyard/db --silent 2>&1); then
+    echo "$generate_log" >&2
+    echo "setup: generating the Prisma client failed" >&2
+    exit 1
+  fi
+  echo "setup: generated the Prisma client"
+fi
