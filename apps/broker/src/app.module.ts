@@ -9,6 +9,7 @@ import { DatabaseModule } from "./modules/database/database.module.ts";
 import { DevicesModule } from "./modules/devices/devices.module.ts";
 import { TenantsModule } from "./modules/tenants/tenants.module.ts";
 import { MqttService } from "./mqtt/mqtt.service.ts";
+import { OpenApiModule } from "./openapi/openapi.module.ts";
 
 /**
  * Root module. Order matters for start-up: the database (and its migrations)
@@ -20,7 +21,7 @@ export class AppModule {
   static forRoot(config: HalyardConfig, logger: Logger): DynamicModule {
     return {
       module: AppModule,
-      imports: [CoreModule.forRoot(config, logger), DatabaseModule, AuditModule, AuthModule, TenantsModule, DevicesModule],
+      imports: [CoreModule.forRoot(config, logger), DatabaseModule, AuditModule, AuthModule, TenantsModule, DevicesModule, OpenApiModule],
       controllers: [HealthController],
       providers: [MqttService],
       exports: [MqttService],

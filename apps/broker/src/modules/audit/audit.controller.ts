@@ -1,7 +1,8 @@
 import { Controller, Get, Inject, Param, Query } from "@nestjs/common";
-import { schemas } from "@halyard/api-contract";
+import { page, schemas } from "@halyard/api-contract";
 import type { z } from "zod";
 import { ZodPipe } from "../../common/zod.pipe.ts";
+import { Doc } from "../../openapi/doc.decorator.ts";
 import { CurrentPrincipal } from "../auth/auth.guard.ts";
 import type { Principal } from "../auth/principal.ts";
 import { DatabaseService } from "../database/database.service.ts";
@@ -35,12 +36,14 @@ export class AuditController {
     @Inject(TenantAccess) private readonly access: TenantAccess,
   ) {}
 
+  @Doc({ summary: "Audit log of the whole platform, newest first", tag: "Audit", query: schemas.auditListQuery, response: page(schemas.auditEvent), access: "platform_admin" })
   @Get("audit")
   async all(@CurrentPrincipal() p: Principal, @Query(new ZodPipe(schemas.auditListQuery)) q: Query) {
     this.access.requirePlatformAdmin(p);
     return this.page(undefined, q);
   }
 
+  @Doc({ summary: "Audit log of a tenant, newest first", tag: "Audit", query: schemas.auditListQuery, response: page(schemas.auditEvent), access: "tenant_admin" })
   @Get("tenants/:tenant/audit")
   async tenant(@CurrentPrincipal() p: Principal, @Param("tenant", slugPipe) slug: string, @Query(new ZodPipe(schemas.auditListQuery)) q: Query) {
     const tenant = await this.access.require(p, slug, "tenant_admin");

@@ -1,7 +1,8 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, Query } from "@nestjs/common";
-import { schemas, uuid } from "@halyard/api-contract";
+import { page, schemas, uuid } from "@halyard/api-contract";
 import type { z } from "zod";
 import { ZodPipe } from "../../common/zod.pipe.ts";
+import { Doc } from "../../openapi/doc.decorator.ts";
 import { CurrentPrincipal, RequestId } from "../auth/auth.guard.ts";
 import type { Principal } from "../auth/principal.ts";
 import { slugPipe } from "../tenants/tenants.controller.ts";
@@ -13,6 +14,7 @@ export const idPipe = new ZodPipe(uuid);
 export class DevicesController {
   constructor(@Inject(DevicesService) private readonly devices: DevicesService) {}
 
+  @Doc({ summary: "List devices with search, tag, enabled and group filters", tag: "Devices", query: schemas.deviceListQuery, response: page(schemas.device), access: "tenant_viewer" })
   @Get()
   list(
     @CurrentPrincipal() p: Principal,
@@ -22,6 +24,7 @@ export class DevicesController {
     return this.devices.list(p, tenant, q);
   }
 
+  @Doc({ summary: "Create a device (client id unique in the tenant)", tag: "Devices", body: schemas.createDevice, response: schemas.device, access: "tenant_operator" })
   @Post()
   create(
     @CurrentPrincipal() p: Principal,
@@ -32,11 +35,13 @@ export class DevicesController {
     return this.devices.create(p, tenant, body, rid);
   }
 
+  @Doc({ summary: "Get a device", tag: "Devices", response: schemas.device, access: "tenant_viewer" })
   @Get(":id")
   get(@CurrentPrincipal() p: Principal, @Param("tenant", slugPipe) tenant: string, @Param("id", idPipe) id: string) {
     return this.devices.get(p, tenant, id);
   }
 
+  @Doc({ summary: "Update a device (description, tags, enabled)", tag: "Devices", body: schemas.updateDevice, response: schemas.device, access: "tenant_operator" })
   @Patch(":id")
   update(
     @CurrentPrincipal() p: Principal,
@@ -48,6 +53,7 @@ export class DevicesController {
     return this.devices.update(p, tenant, id, body, rid);
   }
 
+  @Doc({ summary: "Delete a device", tag: "Devices", access: "tenant_operator" })
   @Delete(":id")
   @HttpCode(204)
   remove(@CurrentPrincipal() p: Principal, @Param("tenant", slugPipe) tenant: string, @Param("id", idPipe) id: string, @RequestId() rid?: string) {
