@@ -1,0 +1,1 @@
+export { CompiledAcl, filterCovers, filterMatches, type Action, type Decision, type RuleAction, type RuleInput } from "./acl.ts";
