@@ -544,6 +544,28 @@ export class Broker {
     );
   }
 
+  // ---- administration --------------------------------------------------------
+
+  /** Connected clients, for the control plane (connected-clients view, live revocation). */
+  clients(): IterableIterator<Channel> {
+    return this.connected.values();
+  }
+
+  /**
+   * Disconnects every connected client the predicate selects (v5: DISCONNECT
+   * with the reason, e.g. 0x98 Administrative action). Returns how many.
+   */
+  disconnectWhere(predicate: (client: ClientInfo) => boolean, reasonCode: number, reasonString?: string): number {
+    let n = 0;
+    for (const channel of [...this.connected.values()]) {
+      if (channel.client && predicate(channel.client)) {
+        channel.disconnect(reasonCode, reasonString);
+        n++;
+      }
+    }
+    return n;
+  }
+
   // ---- recovery ----------------------------------------------------------------
 
   /**

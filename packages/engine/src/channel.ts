@@ -243,6 +243,15 @@ export class Channel implements SessionOwner {
     const message = delivery.message;
     const session = this.session as Session;
     if (delivery.qos === 0 && this.connection.backlog > broker.options.maxWriteBuffer) return false;
+    const authorizeDeliver = broker.hooks.authorizeDeliver;
+    if (authorizeDeliver) {
+      const client = this.client as ClientInfo;
+      if (!authorizeDeliver(client, message.topic.slice(client.mountPoint.length))) {
+        this.discardInflight(session, packetId);
+        broker.drop(session, message, "not-authorized");
+        return true;
+      }
+    }
     const now = broker.now;
     if (message.expiresAt !== undefined && isExpired(message, now)) {
       this.discardInflight(session, packetId);

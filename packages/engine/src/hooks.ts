@@ -47,7 +47,12 @@ export interface BrokerHooks {
   authorizePublish(client: ClientInfo, topic: string, qos: QoS, retain: boolean): MaybePromise<number>;
   /** Returns the granted QoS (0..2, may downgrade), or a failure reason code >= 0x80. */
   authorizeSubscribe(client: ClientInfo, filter: string, qos: QoS): MaybePromise<number>;
-  /** Decides whether a routed message may reach this subscriber (e.g. a revoked read permission). */
+  /**
+   * Decides, per message, whether a routed message may reach this subscriber
+   * (a deny rule that only partly overlaps a granted subscription, or a
+   * permission revoked since SUBSCRIBE). Topic as the client sees it. Runs on
+   * the delivery hot path: answer synchronously and cheaply.
+   */
   authorizeDeliver?(client: ClientInfo, topic: string): boolean;
   onClientConnected?(client: ClientInfo): void;
   onClientDisconnected?(client: ClientInfo, reasonCode: number): void;
@@ -66,7 +71,8 @@ export type DropReason =
   | "slow-consumer"
   | "qos0-offline"
   | "no-subscribers"
-  | "store-full";
+  | "store-full"
+  | "not-authorized";
 
 export const allowAllHooks: BrokerHooks = {
   authenticate: () => ({ ok: true }),

@@ -22,6 +22,7 @@ export class BrokerStats {
     "qos0-offline": 0,
     "no-subscribers": 0,
     "store-full": 0,
+    "not-authorized": 0,
   };
 
   countDrop(reason: DropReason): void {

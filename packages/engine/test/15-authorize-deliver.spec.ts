@@ -1,0 +1,56 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { ReasonCode } from "../src/reason-codes.ts";
+import { nextMessages, noMessage, startBroker, type TestBroker } from "./harness.ts";
+
+describe("authorizeDeliver hook and administrative disconnects", () => {
+  let t: TestBroker | undefined;
+  afterEach(async () => t?.close());
+
+  it("a message the hook refuses is not delivered and is counted; others still flow (QoS 0 and 1)", async () => {
+    t = await startBroker({ hooks: { authenticate: () => ({ ok: true }), authorizePublish: () => 0, authorizeSubscribe: (_c, _f, q) => q, authorizeDeliver: (_c, topic) => !topic.startsWith("secret/") } });
+    const sub = await t.connect();
+    const pub = await t.connect();
+    await sub.subscribeAsync("#", { qos: 1 });
+    const got = nextMessages(sub, 2);
+    await pub.publishAsync("secret/a", "x", { qos: 1 });
+    await pub.publishAsync("public/a", "1", { qos: 0 });
+    await pub.publishAsync("secret/b", "y", { qos: 0 });
+    await pub.publishAsync("public/b", "2", { qos: 1 });
+    expect((await got).map((m) => m.topic)).toEqual(["public/a", "public/b"]);
+    await noMessage(sub, 200);
+    expect(t.broker.stats.drops["not-authorized"]).toBe(2);
+    // The refused QoS 1 delivery did not leak its packet id: the window still works.
+    const more = nextMessages(sub, 50);
+    for (let i = 0; i < 50; i++) await pub.publishAsync("public/c", String(i), { qos: 1 });
+    expect((await more).length).toBe(50);
+  });
+
+  it("the hook sees the topic without the client's mount point", async () => {
+    const seen: string[] = [];
+    t = await startBroker({
+      hooks: {
+        authenticate: () => ({ ok: true, mountPoint: "tenant-a/" }),
+        authorizePublish: () => 0,
+        authorizeSubscribe: (_c, _f, q) => q,
+        authorizeDeliver: (_c, topic) => (seen.push(topic), true),
+      },
+    });
+    const sub = await t.connect();
+    await sub.subscribeAsync("x/+");
+    const got = nextMessages(sub, 1);
+    await (await t.connect()).publishAsync("x/1", "m");
+    expect((await got)[0]?.topic).toBe("x/1");
+    expect(seen).toEqual(["x/1"]);
+  });
+
+  it("disconnectWhere sends v5 DISCONNECT with the reason to the selected clients only", async () => {
+    t = await startBroker({ hooks: { authenticate: (r) => ({ ok: true, attributes: { device: r.clientId } }), authorizePublish: () => 0, authorizeSubscribe: (_c, _f, q) => q } });
+    const victim = await t.connect({ clientId: "victim" });
+    const bystander = await t.connect({ clientId: "bystander" });
+    const reason = new Promise<number | undefined>((resolve) => victim.once("disconnect", (p) => resolve(p.reasonCode)));
+    expect(t.broker.disconnectWhere((c) => c.attributes.device === "victim", ReasonCode.AdministrativeAction)).toBe(1);
+    expect(await reason).toBe(0x98);
+    expect(bystander.connected).toBe(true);
+    await bystander.publishAsync("still/ok", "1", { qos: 1 });
+  });
+});
