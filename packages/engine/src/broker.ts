@@ -254,7 +254,8 @@ export class Broker {
 
   /** Bounded queue [MQTT-4.9.0]; returns false when the delivery was dropped. */
   private enqueue(session: Session, delivery: Delivery): boolean {
-    const { maxQueuedMessages, maxQueuedBytes, queueOverflow } = this.options;
+    const { maxQueuedBytes, queueOverflow } = this.options;
+    const maxQueuedMessages = session.maxQueued ?? this.options.maxQueuedMessages;
     const size = delivery.message.payload.length;
     while (session.queue.length >= maxQueuedMessages || session.queuedBytes + size > maxQueuedBytes) {
       if (queueOverflow === "drop-new" || session.queue.length === 0) {

@@ -29,8 +29,16 @@ export interface AuthenticateRequest {
   transport: Readonly<Record<string, unknown>>;
 }
 
+/** Limits for one client, tighter than the broker's (a tenant's quotas). */
+export interface ClientLimits {
+  /** Largest packet accepted from this client; advertised in its v5 CONNACK. */
+  maxPacketSize?: number;
+  /** Queue length of this client's session. */
+  maxQueuedMessages?: number;
+}
+
 export type AuthenticateResult =
-  | { ok: true; mountPoint?: string; attributes?: Record<string, unknown> }
+  | { ok: true; mountPoint?: string; attributes?: Record<string, unknown>; limits?: ClientLimits }
   | { ok: false; reasonCode: number; reasonString?: string };
 
 export type MaybePromise<T> = T | Promise<T>;
@@ -43,7 +51,11 @@ export type MaybePromise<T> = T | Promise<T>;
  */
 export interface BrokerHooks {
   authenticate(req: AuthenticateRequest): MaybePromise<AuthenticateResult>;
-  /** Returns 0 to allow, or a v5 reason code (e.g. 0x87 Not authorized). */
+  /**
+   * Returns 0 to allow, or a v5 reason code for the PUBACK/PUBREC (e.g. 0x87
+   * Not authorized, 0x97 Quota exceeded). 0x96 Message rate too high is not a
+   * PUBACK code: the client is disconnected with it.
+   */
   authorizePublish(client: ClientInfo, topic: string, qos: QoS, retain: boolean): MaybePromise<number>;
   /** Returns the granted QoS (0..2, may downgrade), or a failure reason code >= 0x80. */
   authorizeSubscribe(client: ClientInfo, filter: string, qos: QoS): MaybePromise<number>;

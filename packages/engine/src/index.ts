@@ -1,6 +1,6 @@
 export { Broker, type SharedGroup } from "./broker.ts";
 export { Channel } from "./channel.ts";
-export type { BrokerHooks, ClientInfo, AuthenticateRequest, AuthenticateResult, DropReason } from "./hooks.ts";
+export type { BrokerHooks, ClientInfo, ClientLimits, AuthenticateRequest, AuthenticateResult, DropReason } from "./hooks.ts";
 export { allowAllHooks } from "./hooks.ts";
 export type { Message, MessageProperties, QoS } from "./message.ts";
 export { defaultBrokerOptions, type BrokerOptions, type QueueOverflowPolicy } from "./options.ts";

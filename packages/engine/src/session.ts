@@ -71,6 +71,8 @@ export class Session {
   readonly incomingQos2 = new Set<number>();
   /** Seconds; 0 ends the session with the connection, 0xFFFFFFFF never. */
   expiryInterval = 0;
+  /** Queue length limit of this session when tighter than the broker's (tenant quota). */
+  maxQueued: number | undefined = undefined;
   /** Whether the session has records in the SessionStore (it was persistent at some point). */
   persisted = false;
   owner: SessionOwner | undefined;

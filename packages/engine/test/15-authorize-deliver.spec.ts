@@ -1,3 +1,4 @@
+import mqtt from "mqtt";
 import { afterEach, describe, expect, it } from "vitest";
 import { ReasonCode } from "../src/reason-codes.ts";
 import { nextMessages, noMessage, startBroker, type TestBroker } from "./harness.ts";
@@ -52,5 +53,50 @@ describe("authorizeDeliver hook and administrative disconnects", () => {
     expect(await reason).toBe(0x98);
     expect(bystander.connected).toBe(true);
     await bystander.publishAsync("still/ok", "1", { qos: 1 });
+  });
+});
+
+describe("per-client limits from the authenticate hook", () => {
+  let t: TestBroker | undefined;
+  afterEach(async () => t?.close());
+  const hooks = (limits: { maxPacketSize?: number; maxQueuedMessages?: number }, authorizePublish: () => number = () => 0) => ({
+    authenticate: (r: { clientId: string }) => ({ ok: true as const, ...(r.clientId.startsWith("limited") ? { limits } : {}) }),
+    authorizePublish,
+    authorizeSubscribe: (_c: unknown, _f: string, q: 0 | 1 | 2) => q,
+  });
+
+  it("a tighter maximum packet size is advertised in CONNACK and enforced with DISCONNECT 0x95", async () => {
+    t = await startBroker({ hooks: hooks({ maxPacketSize: 256 }) });
+    const limited = mqtt.connect(t.url, { protocolVersion: 5, clientId: "limited-1", reconnectPeriod: 0 });
+    const connack = await new Promise<mqtt.IConnackPacket>((resolve) => limited.once("connect", resolve));
+    expect(connack.properties?.maximumPacketSize).toBe(256);
+    const free = await t.connect({ clientId: "free-1" });
+    const reason = new Promise<number | undefined>((resolve) => limited.once("disconnect", (p) => resolve(p.reasonCode)));
+    limited.publish("big", Buffer.alloc(1000));
+    expect(await reason).toBe(0x95);
+    await free.publishAsync("big", Buffer.alloc(1000), { qos: 1 });
+    limited.end(true);
+  });
+
+  it("a tighter queue limit applies to that client's session only", async () => {
+    t = await startBroker({ hooks: hooks({ maxQueuedMessages: 3 }) });
+    for (const id of ["limited-q", "free-q"]) {
+      const c = await t.connect({ clientId: id, clean: false, properties: { sessionExpiryInterval: 60 } });
+      await c.subscribeAsync("q/#", { qos: 1 });
+      await c.endAsync();
+    }
+    const pub = await t.connect();
+    for (let i = 0; i < 10; i++) await pub.publishAsync("q/x", String(i), { qos: 1 });
+    expect(t.broker.sessions.get("limited-q")?.queue.length).toBe(3);
+    expect(t.broker.sessions.get("free-q")?.queue.length).toBe(10);
+    expect(t.broker.stats.drops["queue-full"]).toBe(7);
+  });
+
+  it("authorizePublish answering 0x96 disconnects with Message rate too high", async () => {
+    t = await startBroker({ hooks: hooks({}, () => 0x96) });
+    const c = await t.connect();
+    const reason = new Promise<number | undefined>((resolve) => c.once("disconnect", (p) => resolve(p.reasonCode)));
+    c.publish("t", "x", { qos: 1 });
+    expect(await reason).toBe(0x96);
   });
 });

@@ -150,7 +150,10 @@ function accept(
     broker.sessions.set(key, session);
   }
   session.expiryInterval = expiry;
+  session.maxQueued = auth.limits?.maxQueuedMessages;
   channel.session = session;
+  const maxPacketSize = Math.min(options.maxPacketSize, auth.limits?.maxPacketSize ?? Infinity);
+  channel.connection.maxIncoming = maxPacketSize;
 
   if (version === 5) {
     channel.sendWindow = Math.min(props.receiveMaximum ?? 65535, options.maxInflightOut);
@@ -181,7 +184,7 @@ function accept(
     if (options.receiveMaximum < 65535) p.receiveMaximum = options.receiveMaximum;
     if (options.maximumQoS < 2) p.maximumQoS = options.maximumQoS;
     if (!options.retainAvailable) p.retainAvailable = false;
-    p.maximumPacketSize = options.maxPacketSize;
+    p.maximumPacketSize = maxPacketSize;
     if (options.topicAliasMaximum > 0) p.topicAliasMaximum = options.topicAliasMaximum;
     if (!options.wildcardSubscriptionAvailable) p.wildcardSubscriptionAvailable = false;
     if (!options.subscriptionIdentifiersAvailable) p.subscriptionIdentifiersAvailable = false;

@@ -83,6 +83,7 @@ export function handlePublish(channel: Channel, packet: mqtt.IPublishPacket): Ha
 
 function acknowledge(channel: Channel, packet: mqtt.IPublishPacket, topic: string, code: number, route: boolean): void {
   if (channel.state === "closed") return;
+  if (code === ReasonCode.MessageRateTooHigh) return channel.disconnect(code, "message rate too high");
   const broker = channel.broker;
   const client = channel.client as ClientInfo;
   const v5 = channel.protocolVersion === 5;
