@@ -532,7 +532,7 @@ export class Broker {
   private publishWill(client: ClientInfo, will: Message): void {
     const interval = will.properties?.messageExpiryInterval;
     const message = interval === undefined ? will : { ...will, expiresAt: this.now + interval * 1000 };
-    const decision = this.hooks.authorizePublish(client, message.topic.slice(client.mountPoint.length), message.qos, message.retain);
+    const decision = this.hooks.authorizePublish(client, message.topic.slice(client.mountPoint.length), message.qos, message.retain, message.payload.length);
     if (typeof decision === "number") {
       if (decision < 0x80) this.publish(message, client);
       return;

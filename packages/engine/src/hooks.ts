@@ -56,7 +56,7 @@ export interface BrokerHooks {
    * Not authorized, 0x97 Quota exceeded). 0x96 Message rate too high is not a
    * PUBACK code: the client is disconnected with it.
    */
-  authorizePublish(client: ClientInfo, topic: string, qos: QoS, retain: boolean): MaybePromise<number>;
+  authorizePublish(client: ClientInfo, topic: string, qos: QoS, retain: boolean, payloadLength: number): MaybePromise<number>;
   /** Returns the granted QoS (0..2, may downgrade), or a failure reason code >= 0x80. */
   authorizeSubscribe(client: ClientInfo, filter: string, qos: QoS): MaybePromise<number>;
   /**

@@ -61,6 +61,14 @@ const fields = z.object({
     /** Audience the admin API requires in access tokens. */
     oidcAudience: z.string().min(1).default("halyard-api"),
     oidcJwksUri: z.url().optional(),
+    /** Clients without credentials: "off", "local" (loopback only) or "on"; they get their own namespace. */
+    anonymous: z.enum(["off", "local", "on"]).default("local"),
+    /** Separator of `<username><sep><tenant>` MQTT usernames. */
+    usernameSeparator: z.string().min(1).max(4).default("@"),
+    /** TLS SNI `<tenant>.<sniDomain>` names the tenant; unset disables it. */
+    sniDomain: z.string().min(1).optional(),
+    /** Failed MQTT authentications per minute, per source address or username, before refusing outright. */
+    maxAuthFailuresPerMinute: positiveInt.default(20),
     /** Largest JSON body the admin API accepts. */
     apiBodyLimit: z.string().regex(/^\d+(kb|mb)$/).default("256kb"),
 });

@@ -8,6 +8,11 @@ import type { Logger } from "pino";
 import type { Duplex } from "node:stream";
 import { CONFIG, type HalyardConfig } from "../config/config.ts";
 import { LOGGER } from "../logger/logger.ts";
+import { OidcVerifier } from "../modules/auth/oidc-verifier.ts";
+import { DatabaseService } from "../modules/database/database.service.ts";
+import { TenantDirectory } from "./tenancy/tenant-directory.ts";
+import { TenantDirectoryRepository } from "./tenancy/tenant-directory.repository.ts";
+import { TenantHooks } from "./tenancy/tenant-hooks.ts";
 
 /**
  * Owns the engine and its listeners: the only place where the framework-free
@@ -16,19 +21,37 @@ import { LOGGER } from "../logger/logger.ts";
 @Injectable()
 export class MqttService implements OnModuleInit, OnApplicationShutdown {
   readonly broker: Broker;
+  readonly tenancy: TenantHooks;
   private listeners: Listener[] = [];
   private ready = false;
 
   constructor(
     @Inject(CONFIG) private readonly config: HalyardConfig,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(DatabaseService) private readonly database: DatabaseService,
+    @Inject(TenantDirectoryRepository) directoryRepository: TenantDirectoryRepository,
   ) {
+    const tokens = config.oidcIssuer
+      ? new OidcVerifier({ issuer: config.oidcIssuer, audience: config.oidcAudience, ...(config.oidcJwksUri ? { jwksUri: config.oidcJwksUri } : {}) })
+      : undefined;
+    this.tenancy = new TenantHooks(
+      new TenantDirectory(database, directoryRepository),
+      {
+        usernameSeparator: config.usernameSeparator,
+        sniDomain: config.sniDomain,
+        anonymous: config.anonymous,
+        maxAuthFailuresPerMinute: config.maxAuthFailuresPerMinute,
+      },
+      tokens,
+      logger,
+    );
     // Opened here so a damaged data directory stops the boot with its own message.
     const store =
       config.store === "lmdb"
         ? LmdbStore.open({ dir: path.join(config.dataDir, "broker"), durability: config.durability, maxBytes: config.maxStoreBytes })
         : undefined;
     this.broker = new Broker({
+      hooks: this.tenancy,
       sessionStore: store?.sessions,
       retainedStore: store?.retained,
       maxPacketSize: config.maxPacketSize,
@@ -56,6 +79,10 @@ export class MqttService implements OnModuleInit, OnApplicationShutdown {
 
   async onModuleInit(): Promise<void> {
     const c = this.config;
+    this.tenancy.attach(this.broker);
+    this.database.onChange((event) => {
+      this.tenancy.onChange(event).catch((err: unknown) => this.logger.error({ err, event }, "applying a control-plane change failed"));
+    });
     await this.broker.open();
     this.logger.info(
       { store: c.store, durability: c.durability, sessions: this.broker.sessions.size, retained: this.broker.retained.size },

@@ -66,7 +66,7 @@ export function handlePublish(channel: Channel, packet: mqtt.IPublishPacket): Ha
   }
 
   const client = channel.client as ClientInfo;
-  const decision = broker.hooks.authorizePublish(client, topic, qos, packet.retain);
+  const decision = broker.hooks.authorizePublish(client, topic, qos, packet.retain, payloadOf(packet).length);
   if (typeof decision === "number") return acknowledge(channel, packet, topic, decision, true);
   if (qos > 0) channel.inboundPending++;
   return decision.then(

@@ -1,4 +1,6 @@
+import { randomUUID } from "node:crypto";
 import path from "node:path";
+import pg from "pg";
 import { Inject, Injectable, type OnApplicationShutdown } from "@nestjs/common";
 import { createPrismaClient, migrate, startEmbeddedPostgres, type EmbeddedPostgres, type PrismaClient } from "@halyard/db";
 import type { Logger } from "pino";
@@ -7,6 +9,22 @@ import { LOGGER } from "../../logger/logger.ts";
 
 /** A Prisma client or an interactive transaction: what repositories take. */
 export type Db = Omit<PrismaClient, "$connect" | "$disconnect" | "$on" | "$transaction" | "$extends">;
+
+/**
+ * A control-plane change the broker must act on live (disconnect a revoked
+ * device, recompile permissions). `id` is the changed row's id.
+ */
+export interface ChangeEvent {
+  kind: "tenant" | "device" | "credential" | "certificate" | "acl";
+  tenantId: string;
+  id?: string;
+}
+
+export interface Changes {
+  emit(event: ChangeEvent): void;
+}
+
+const CHANNEL = "halyard_changes";
 
 /**
  * The control-plane database: DATABASE_URL when set, otherwise an embedded
@@ -18,6 +36,10 @@ export type Db = Omit<PrismaClient, "$connect" | "$disconnect" | "$on" | "$trans
 export class DatabaseService implements OnApplicationShutdown {
   private client: PrismaClient | undefined;
   private embedded: EmbeddedPostgres | undefined;
+  private url: string | undefined;
+  private listener: pg.Client | undefined;
+  private readonly origin = randomUUID();
+  private readonly changeListeners: ((event: ChangeEvent) => void)[] = [];
   migrating = false;
 
   constructor(
@@ -40,6 +62,49 @@ export class DatabaseService implements OnApplicationShutdown {
       this.migrating = false;
     }
     this.client = createPrismaClient(url);
+    this.url = url;
+    await this.listen();
+  }
+
+  /**
+   * Other broker processes learn of changes through LISTEN/NOTIFY; this
+   * process delivers its own changes directly after commit (see transaction).
+   */
+  private async listen(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.url });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${CHANNEL}`);
+    } catch (err) {
+      this.logger.warn({ err }, "change feed: LISTEN unavailable; changes from other broker processes will not apply live");
+      await client.end().catch(() => undefined);
+      return;
+    }
+    client.on("notification", (n) => {
+      if (n.channel !== CHANNEL || !n.payload) return;
+      try {
+        const msg = JSON.parse(n.payload) as { origin: string; events: ChangeEvent[] };
+        if (msg.origin !== this.origin) for (const e of msg.events) this.deliver(e);
+      } catch (err) {
+        this.logger.warn({ err }, "change feed: unreadable notification");
+      }
+    });
+    client.on("error", (err) => this.logger.warn({ err }, "change feed connection lost"));
+    this.listener = client;
+  }
+
+  onChange(listener: (event: ChangeEvent) => void): void {
+    this.changeListeners.push(listener);
+  }
+
+  private deliver(event: ChangeEvent): void {
+    for (const l of this.changeListeners) {
+      try {
+        l(event);
+      } catch (err) {
+        this.logger.error({ err, event }, "change listener failed");
+      }
+    }
   }
 
   get db(): PrismaClient {
@@ -47,9 +112,23 @@ export class DatabaseService implements OnApplicationShutdown {
     return this.client;
   }
 
-  /** Runs `fn` in one transaction: a change and its audit record commit together or not at all. */
-  transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
-    return this.db.$transaction((tx) => fn(tx as unknown as Db));
+  /**
+   * Runs `fn` in one transaction: a change and its audit record commit
+   * together or not at all. Change events emitted inside are published with
+   * NOTIFY in the same transaction and delivered in this process after commit.
+   */
+  async transaction<T>(fn: (tx: Db, changes: Changes) => Promise<T>): Promise<T> {
+    const events: ChangeEvent[] = [];
+    const result = await this.db.$transaction(async (tx) => {
+      const r = await fn(tx as unknown as Db, { emit: (e) => events.push(e) });
+      if (events.length > 0) {
+        const payload = JSON.stringify({ origin: this.origin, events });
+        await tx.$executeRaw`SELECT pg_notify(${CHANNEL}, ${payload})`;
+      }
+      return r;
+    });
+    for (const e of events) this.deliver(e);
+    return result;
   }
 
   /** Readiness probe: a trivial query. */
@@ -64,6 +143,7 @@ export class DatabaseService implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
+    await this.listener?.end().catch(() => undefined);
     await this.client?.$disconnect();
     await this.embedded?.close();
   }

@@ -1,0 +1,145 @@
+import { randomUUID } from "node:crypto";
+import { Inject, Injectable } from "@nestjs/common";
+import { schemas, type pageQuery } from "@halyard/api-contract";
+import type { z } from "zod";
+import { problems } from "../../common/problem.ts";
+import { AuditService } from "../audit/audit.service.ts";
+import type { Principal } from "../auth/principal.ts";
+import { generatePassword, hashPassword } from "../auth/secrets.ts";
+import { DatabaseService, type Db } from "../database/database.service.ts";
+import { DevicesRepository } from "../devices/devices.repository.ts";
+import { TenantAccess } from "../tenants/tenant-access.service.ts";
+import { CredentialsRepository } from "./credentials.repository.ts";
+
+type CredentialRow = NonNullable<Awaited<ReturnType<CredentialsRepository["find"]>>>;
+
+export function toCredentialDto(c: CredentialRow): z.infer<typeof schemas.credential> {
+  return {
+    id: c.id,
+    deviceId: c.deviceId,
+    username: c.username,
+    enabled: c.enabled,
+    expiresAt: c.expiresAt?.toISOString() ?? null,
+    lastUsedAt: c.lastUsedAt?.toISOString() ?? null,
+    revokedAt: c.revokedAt?.toISOString() ?? null,
+    createdAt: c.createdAt.toISOString(),
+  };
+}
+
+function requireFuture(expiresAt: string | null | undefined): Date | null | undefined {
+  if (expiresAt === undefined || expiresAt === null) return expiresAt;
+  const at = new Date(expiresAt);
+  if (at.getTime() <= Date.now()) throw problems.badRequest("1 field(s) are invalid.", [{ path: "expiresAt", message: "must be in the future" }]);
+  return at;
+}
+
+/**
+ * Username/password credentials of a device. The password is shown once, in
+ * the response to POST, and stored only as an argon2id hash.
+ *
+ * DELETE revokes rather than removes: the row stays (revokedAt set, disabled)
+ * so the audit log and lastUsedAt keep pointing at something, and a revoked
+ * credential cannot be brought back (PATCH on it is a 409). Its username stays
+ * taken, so a username names one credential for the life of the tenant.
+ * Rotation: create a second credential, move the device over, then revoke the
+ * first.
+ */
+@Injectable()
+export class CredentialsService {
+  constructor(
+    @Inject(DatabaseService) private readonly database: DatabaseService,
+    @Inject(CredentialsRepository) private readonly repo: CredentialsRepository,
+    @Inject(DevicesRepository) private readonly devices: DevicesRepository,
+    @Inject(TenantAccess) private readonly access: TenantAccess,
+    @Inject(AuditService) private readonly audit: AuditService,
+  ) {}
+
+  async list(p: Principal, slug: string, deviceId: string, q: z.infer<typeof pageQuery>) {
+    const tenant = await this.access.require(p, slug, "tenant_viewer");
+    await this.requireDevice(this.database.db, tenant.id, deviceId);
+    const { items, total } = await this.repo.list(this.database.db, tenant.id, deviceId, (q.page - 1) * q.pageSize, q.pageSize);
+    return { items: items.map(toCredentialDto), page: q.page, pageSize: q.pageSize, total };
+  }
+
+  async get(p: Principal, slug: string, deviceId: string, id: string) {
+    const tenant = await this.access.require(p, slug, "tenant_viewer");
+    await this.requireDevice(this.database.db, tenant.id, deviceId);
+    const row = await this.repo.find(this.database.db, tenant.id, deviceId, id);
+    if (!row) throw problems.notFound("Credential");
+    return toCredentialDto(row);
+  }
+
+  /**
+   * The username defaults to the device's client id. When that is taken (say,
+   * by the credential being rotated out) or cannot be a username (it contains
+   * '@'), the caller must choose one: a guessed variant would be a surprise in
+   * the device's configuration.
+   */
+  async create(p: Principal, slug: string, deviceId: string, body: z.infer<typeof schemas.createCredential>, requestId?: string) {
+    const tenant = await this.access.require(p, slug, "tenant_operator");
+    const expiresAt = requireFuture(body.expiresAt) ?? null;
+    const device = await this.requireDevice(this.database.db, tenant.id, deviceId);
+    const username = body.username ?? device.clientId;
+    if (body.username === undefined && !schemas.credentialUsername.safeParse(username).success) {
+      throw problems.badRequest("1 field(s) are invalid.", [
+        { path: "username", message: "the device's client id cannot be a username (it contains '@'); give a username" },
+      ]);
+    }
+    await this.requireUsernameFree(this.database.db, tenant.id, username, body.username === undefined);
+    const password = body.password ?? generatePassword();
+    // Hashed outside the transaction: argon2id takes tens of milliseconds and needs no connection.
+    const passwordHash = await hashPassword(password);
+    return this.database.transaction(async (tx) => {
+      await this.requireDevice(tx, tenant.id, deviceId);
+      await this.requireUsernameFree(tx, tenant.id, username, body.username === undefined);
+      const row = await this.repo.create(tx, { id: randomUUID(), tenantId: tenant.id, deviceId, username, passwordHash, expiresAt });
+      await this.audit.record(tx, { principal: p, requestId, tenantId: tenant.id, action: "credential.create", resource: "credential", resourceId: row.id, after: row });
+      return { ...toCredentialDto(row), password } satisfies z.infer<typeof schemas.createdCredential>;
+    });
+  }
+
+  async update(p: Principal, slug: string, deviceId: string, id: string, body: z.infer<typeof schemas.updateCredential>, requestId?: string) {
+    const tenant = await this.access.require(p, slug, "tenant_operator");
+    const expiresAt = requireFuture(body.expiresAt);
+    return this.database.transaction(async (tx) => {
+      await this.requireDevice(tx, tenant.id, deviceId);
+      const before = await this.repo.find(tx, tenant.id, deviceId, id);
+      if (!before) throw problems.notFound("Credential");
+      if (before.revokedAt) throw problems.conflict("The credential is revoked; create a new one instead.");
+      const row = await this.repo.update(tx, tenant.id, id, {
+        ...(body.enabled !== undefined ? { enabled: body.enabled } : {}),
+        ...(expiresAt !== undefined ? { expiresAt } : {}),
+      });
+      await this.audit.record(tx, { principal: p, requestId, tenantId: tenant.id, action: "credential.update", resource: "credential", resourceId: id, before, after: row });
+      return toCredentialDto(row);
+    });
+  }
+
+  /** Revokes; revoking a revoked credential changes nothing and records nothing. */
+  async revoke(p: Principal, slug: string, deviceId: string, id: string, requestId?: string) {
+    const tenant = await this.access.require(p, slug, "tenant_operator");
+    await this.database.transaction(async (tx) => {
+      await this.requireDevice(tx, tenant.id, deviceId);
+      const before = await this.repo.find(tx, tenant.id, deviceId, id);
+      if (!before) throw problems.notFound("Credential");
+      if (before.revokedAt) return;
+      const row = await this.repo.update(tx, tenant.id, id, { enabled: false, revokedAt: new Date() });
+      await this.audit.record(tx, { principal: p, requestId, tenantId: tenant.id, action: "credential.revoke", resource: "credential", resourceId: id, before, after: row });
+    });
+  }
+
+  private async requireDevice(db: Db, tenantId: string, deviceId: string) {
+    const device = await this.devices.find(db, tenantId, deviceId);
+    if (!device) throw problems.notFound("Device");
+    return device;
+  }
+
+  private async requireUsernameFree(db: Db, tenantId: string, username: string, defaulted: boolean) {
+    if (!(await this.repo.usernameTaken(db, tenantId, username))) return;
+    throw problems.conflict(
+      defaulted
+        ? `The username '${username}' (the device's client id) is taken by another credential of this tenant; give a username.`
+        : `The username '${username}' is taken by another credential of this tenant.`,
+    );
+  }
+}

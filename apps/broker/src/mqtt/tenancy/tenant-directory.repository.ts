@@ -1,0 +1,49 @@
+import { Injectable } from "@nestjs/common";
+import type { Db } from "../../modules/database/database.service.ts";
+
+/** The broker's read side of the control plane: the few queries CONNECT and authorization need. */
+@Injectable()
+export class TenantDirectoryRepository {
+  tenantBySlug(db: Db, slug: string) {
+    return db.tenant.findUnique({ where: { slug } });
+  }
+
+  credential(db: Db, tenantId: string, username: string) {
+    return db.deviceCredential.findUnique({
+      where: { tenantId_username: { tenantId, username } },
+      include: { device: { select: { id: true, clientId: true, enabled: true } } },
+    });
+  }
+
+  device(db: Db, tenantId: string, clientId: string) {
+    return db.device.findUnique({ where: { tenantId_clientId: { tenantId, clientId } }, select: { id: true, clientId: true, enabled: true } });
+  }
+
+  certificateByFingerprint(db: Db, fingerprintSha256: string) {
+    return db.deviceCertificate.findUnique({
+      where: { fingerprintSha256 },
+      include: {
+        device: { select: { id: true, clientId: true, enabled: true } },
+        tenant: { select: { slug: true } },
+        authority: { select: { revokedAt: true, notAfter: true } },
+      },
+    });
+  }
+
+  /** Rules of every role bound to the device directly or through one of its groups. */
+  async rulesForDevice(db: Db, tenantId: string, deviceId: string) {
+    const groups = await db.deviceGroupMember.findMany({ where: { deviceId }, select: { groupId: true } });
+    const bindings = await db.roleBinding.findMany({
+      where: {
+        tenantId,
+        OR: [{ targetType: "device", targetId: deviceId }, ...(groups.length ? [{ targetType: "group" as const, targetId: { in: groups.map((g) => g.groupId) } }] : [])],
+      },
+      include: { role: { include: { rules: true } } },
+    });
+    return bindings.flatMap((b) => b.role.rules.map((r) => ({ ...r, roleId: b.role.id, roleName: b.role.name })));
+  }
+
+  activeAuthorities(db: Db) {
+    return db.certificateAuthority.findMany({ where: { revokedAt: null }, select: { certificatePem: true } });
+  }
+}

@@ -1,0 +1,149 @@
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { CompiledAcl } from "@halyard/acl";
+import { verifyPassword } from "../../modules/auth/secrets.ts";
+import type { DatabaseService } from "../../modules/database/database.service.ts";
+import type { TenantDirectoryRepository } from "./tenant-directory.repository.ts";
+
+export interface TenantEntry {
+  id: string;
+  slug: string;
+  active: boolean;
+  quotas: {
+    maxConnections: number | null;
+    maxSubscriptionsPerClient: number | null;
+    maxMessagesPerSecond: number | null;
+    maxBytesPerSecond: number | null;
+    maxRetainedMessages: number | null;
+    maxQueuedMessages: number | null;
+    maxPacketSize: number | null;
+  };
+}
+
+export interface CredentialEntry {
+  credentialId: string;
+  deviceId: string;
+  clientId: string;
+  passwordHash: string;
+  usable: boolean;
+  expiresAt: number | undefined;
+}
+
+/** A cache entry that is absent is `undefined`; a lookup that found nothing is `null` (cached too). */
+type Cached<T> = T | null;
+
+/**
+ * Cached view of what the broker asks the control plane at CONNECT and for
+ * authorization. Nothing is loaded up front and nothing polls: entries are
+ * read on first use and dropped when the change feed says they changed.
+ *
+ * Verified passwords are remembered as an HMAC under a key that lives only in
+ * this process, so a reconnect storm after an outage does not pay the
+ * password hash again for every device, and the cache holds nothing that
+ * would help an attacker who read it.
+ */
+export class TenantDirectory {
+  private readonly tenants = new Map<string, Cached<TenantEntry>>();
+  private readonly credentials = new Map<string, Cached<CredentialEntry>>();
+  private readonly verified = new Map<string, Buffer>();
+  private readonly acls = new Map<string, CompiledAcl>();
+  private readonly hmacKey = randomBytes(32);
+
+  constructor(
+    private readonly database: DatabaseService,
+    private readonly repo: TenantDirectoryRepository,
+  ) {}
+
+  async tenant(slug: string): Promise<TenantEntry | null> {
+    const cached = this.tenants.get(slug);
+    if (cached !== undefined) return cached;
+    const t = await this.repo.tenantBySlug(this.database.db, slug);
+    const entry: TenantEntry | null = t
+      ? {
+          id: t.id,
+          slug: t.slug,
+          active: t.status === "active",
+          quotas: {
+            maxConnections: t.maxConnections,
+            maxSubscriptionsPerClient: t.maxSubscriptionsPerClient,
+            maxMessagesPerSecond: t.maxMessagesPerSecond,
+            maxBytesPerSecond: t.maxBytesPerSecond,
+            maxRetainedMessages: t.maxRetainedMessages,
+            maxQueuedMessages: t.maxQueuedMessages,
+            maxPacketSize: t.maxPacketSize,
+          },
+        }
+      : null;
+    this.tenants.set(slug, entry);
+    return entry;
+  }
+
+  async credential(tenantId: string, username: string): Promise<CredentialEntry | null> {
+    const key = `${tenantId}\u0000${username}`;
+    const cached = this.credentials.get(key);
+    if (cached !== undefined) return cached;
+    const c = await this.repo.credential(this.database.db, tenantId, username);
+    const entry: CredentialEntry | null = c
+      ? {
+          credentialId: c.id,
+          deviceId: c.device.id,
+          clientId: c.device.clientId,
+          passwordHash: c.passwordHash,
+          usable: c.enabled && c.revokedAt === null && c.device.enabled,
+          expiresAt: c.expiresAt?.getTime(),
+        }
+      : null;
+    this.credentials.set(key, entry);
+    return entry;
+  }
+
+  /** Checks a password, consulting the verified cache first. */
+  async checkPassword(entry: CredentialEntry, password: Buffer): Promise<boolean> {
+    const mac = createHmac("sha256", this.hmacKey).update(entry.passwordHash).update("\u0000").update(password).digest();
+    const known = this.verified.get(entry.credentialId);
+    if (known && timingSafeEqual(known, mac)) return true;
+    const ok = await verifyPassword(entry.passwordHash, password.toString("utf8"));
+    if (ok) this.verified.set(entry.credentialId, mac);
+    return ok;
+  }
+
+  device(tenantId: string, clientId: string) {
+    return this.repo.device(this.database.db, tenantId, clientId);
+  }
+
+  certificate(fingerprint: string) {
+    return this.repo.certificateByFingerprint(this.database.db, fingerprint);
+  }
+
+  async acl(tenantId: string, deviceId: string, clientId: string, username: string): Promise<CompiledAcl> {
+    const key = `${deviceId}\u0000${username}`;
+    const cached = this.acls.get(key);
+    if (cached) return cached;
+    const rules = await this.repo.rulesForDevice(this.database.db, tenantId, deviceId);
+    const acl = new CompiledAcl(rules, { clientid: clientId, username });
+    this.acls.set(key, acl);
+    return acl;
+  }
+
+  // ---- invalidation (from the change feed) ----------------------------------------
+
+  forgetTenant(slug: string | undefined): void {
+    if (slug) this.tenants.delete(slug);
+    else this.tenants.clear();
+  }
+
+  forgetDevice(deviceId: string): void {
+    for (const [k, v] of this.credentials) if (v === null || v.deviceId === deviceId) this.credentials.delete(k);
+    for (const k of this.acls.keys()) if (k.startsWith(deviceId + "\u0000")) this.acls.delete(k);
+  }
+
+  forgetCredential(credentialId: string | undefined): void {
+    for (const [k, v] of this.credentials) if (v === null || !credentialId || v.credentialId === credentialId) this.credentials.delete(k);
+    if (credentialId) this.verified.delete(credentialId);
+    else this.verified.clear();
+  }
+
+  /** Roles, rules, bindings or groups changed somewhere: recompile on next use. */
+  forgetAcls(): void {
+    this.acls.clear();
+  }
+}
