@@ -2,8 +2,10 @@ import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import mqttPacket from "mqtt-packet";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Durability } from "../src/index.ts";
+import { RawClient } from "./raw.ts";
 import { removeDir, tempDir, until } from "./util.ts";
 
 /**
@@ -115,6 +117,54 @@ describe("SIGKILL right after acknowledgements", () => {
       // The subscription itself survived: a new message is routed.
       await late.client.publishAsync("c/1", "after", { qos: 1 });
       await until(() => sub.got.includes("after"), 3000, "message after the restart");
+    }, 30_000);
+
+    it(`"${durability}": a QoS 2 packet id freed by PUBCOMP is free after a kill right behind it [MQTT-4.3.3-12]`, async () => {
+      const dir = tempDir("halyard-crash-");
+      dirs.push(dir);
+      let broker = await startProcess(dir, durability);
+      let sub = await connect(broker.url, "ids-sub", persistent);
+      await sub.client.subscribeAsync("ids/#", { qos: 1 });
+      sub.client.end(true);
+      clients.delete(sub.client);
+
+      const session = { clientId: "ids-pub", clean: false, properties: { sessionExpiryInterval: 300 } };
+      let pub = await RawClient.open(Number(new URL(broker.url).port), 5);
+      await pub.connect(session);
+      const n = 100;
+      const publish = (id: number, payload: string) =>
+        ({ cmd: "publish", topic: "ids/a", payload: Buffer.from(payload), qos: 2, messageId: id, retain: false, dup: false }) as const;
+      for (let id = 1; id <= n; id++) pub.send(publish(id, `first-${id}`));
+      for (let id = 1; id <= n; id++) expect((await pub.next("pubrec")).messageId).toBe(id);
+      // Every PUBREL in one write; the broker dies as soon as the first PUBCOMP is here.
+      pub.socket.write(Buffer.concat(Array.from({ length: n }, (_, i) => mqttPacket.generate({ cmd: "pubrel", messageId: i + 1 }, { protocolVersion: 5 }))));
+      const completed = [(await pub.next("pubcomp")).messageId as number];
+      broker.child.kill("SIGKILL");
+      await broker.exited;
+      for (;;) {
+        const more = await pub.next("pubcomp", 100).catch(() => undefined);
+        if (!more) break;
+        completed.push(more.messageId as number);
+      }
+      pub.destroy();
+
+      // After PUBCOMP the client may send a new message under the same id: it must be routed,
+      // not taken for a retransmission of the one before.
+      broker = await startProcess(dir, durability);
+      sub = await connect(broker.url, "ids-sub", persistent);
+      pub = await RawClient.open(Number(new URL(broker.url).port), 5);
+      expect((await pub.connect(session)).sessionPresent).toBe(true);
+      for (const id of completed) pub.send(publish(id, `second-${id}`));
+      for (const id of completed) expect((await pub.next("pubrec")).messageId).toBe(id);
+      for (const id of completed) pub.send({ cmd: "pubrel", messageId: id });
+      for (const id of completed) {
+        const pubcomp = await pub.next("pubcomp");
+        expect([pubcomp.messageId, pubcomp.reasonCode ?? 0]).toEqual([id, 0]);
+      }
+      pub.destroy();
+      const expected = [...Array.from({ length: n }, (_, i) => `first-${i + 1}`), ...completed.map((id) => `second-${id}`)];
+      await until(() => expected.every((m) => sub.got.includes(m)), 5000, "every acknowledged message").catch(() => undefined);
+      expect(expected.filter((m) => !sub.got.includes(m))).toEqual([]);
     }, 30_000);
   }
 });

@@ -68,9 +68,10 @@ export class DevicesService {
 
   async update(p: Principal, slug: string, id: string, body: z.infer<typeof schemas.updateDevice>, requestId?: string) {
     const tenant = await this.access.require(p, slug, "tenant_operator");
-    return this.database.transaction(async (tx) => {
+    return this.database.transaction(async (tx, changes) => {
       const before = await this.repo.find(tx, tenant.id, id);
       if (!before) throw problems.notFound("Device");
+      changes.emit({ kind: "device", tenantId: tenant.id, id });
       const row = await this.repo.update(tx, id, {
         ...(body.description !== undefined ? { description: body.description } : {}),
         ...(body.tags !== undefined ? { tags: [...new Set(body.tags)] } : {}),
@@ -83,9 +84,10 @@ export class DevicesService {
 
   async delete(p: Principal, slug: string, id: string, requestId?: string) {
     const tenant = await this.access.require(p, slug, "tenant_operator");
-    await this.database.transaction(async (tx) => {
+    await this.database.transaction(async (tx, changes) => {
       const before = await this.repo.find(tx, tenant.id, id);
       if (!before) throw problems.notFound("Device");
+      changes.emit({ kind: "device", tenantId: tenant.id, id });
       await this.repo.delete(tx, id);
       await this.audit.record(tx, { principal: p, requestId, tenantId: tenant.id, action: "device.delete", resource: "device", resourceId: id, before });
     });

@@ -58,8 +58,9 @@ export class TenantsService {
     if ((body.status !== undefined || body.quotas !== undefined) && !principal.platformAdmin) {
       throw problems.forbidden("Only platform administrators change a tenant's status or quotas.");
     }
-    return this.database.transaction(async (tx) => {
+    return this.database.transaction(async (tx, changes) => {
       const before = await this.repo.findBySlug(tx, slug);
+      changes.emit({ kind: "tenant", tenantId: tenant.id });
       const row = await this.repo.update(tx, tenant.id, {
         ...(body.name !== undefined ? { name: body.name } : {}),
         ...(body.status !== undefined ? { status: body.status } : {}),
@@ -73,8 +74,9 @@ export class TenantsService {
   async delete(principal: Principal, slug: string, requestId?: string) {
     this.access.requirePlatformAdmin(principal);
     const tenant = await this.access.require(principal, slug, "tenant_admin");
-    await this.database.transaction(async (tx) => {
+    await this.database.transaction(async (tx, changes) => {
       const before = await this.repo.findBySlug(tx, slug);
+      changes.emit({ kind: "tenant", tenantId: tenant.id });
       await this.repo.delete(tx, tenant.id);
       await this.audit.record(tx, { principal, requestId, tenantId: tenant.id, action: "tenant.delete", resource: "tenant", resourceId: tenant.id, before });
     });
