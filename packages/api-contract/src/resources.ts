@@ -39,6 +39,7 @@ export const tenantListQuery = pageQuery.extend({ q: z.string().max(200).optiona
 export const createMembership = z
   .object({ issuer: z.string().min(1).max(500), subject: z.string().min(1).max(255), role: tenantRole, email: z.email().optional() })
   .strict();
+export const updateMembership = z.object({ role: tenantRole }).strict();
 export const membership = z.object({
   userId: uuid,
   issuer: z.string(),
@@ -186,6 +187,9 @@ export const role = z.object({
 
 export const createBinding = z.object({ roleId: uuid, targetType: z.enum(["device", "group"]), targetId: uuid }).strict();
 export const binding = createBinding.extend({ id: uuid, createdAt: isoDate });
+export const bindingListQuery = pageQuery
+  .extend({ roleId: uuid.optional(), targetType: z.enum(["device", "group"]).optional(), targetId: uuid.optional() })
+  .strict();
 
 // ---- API keys -------------------------------------------------------------------------------
 
@@ -209,7 +213,14 @@ export const createdApiKey = apiKey.extend({ key: z.string() });
 export const createBridge = z
   .object({
     name,
-    remoteUrl: z.url({ protocol: /^(mqtts?|wss?)$/ }).max(1000),
+    /**
+     * No user:password here: the URL is stored, listed and audited in the clear.
+     * Bridge credentials, when the bridging runtime needs them, get a secret field of their own.
+     */
+    remoteUrl: z
+      .url({ protocol: /^(mqtts?|wss?)$/, hostname: /./ })
+      .max(1000)
+      .refine((u) => URL.canParse(u) && new URL(u).username === "" && new URL(u).password === "", "must not contain credentials (user:password@)"),
     direction: z.enum(["in", "out", "both"]),
     localFilter: ruleTopicFilter,
     remotePrefix: z.string().max(1024).optional(),

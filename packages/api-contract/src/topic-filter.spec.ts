@@ -12,6 +12,8 @@ describe("rule topic filters", () => {
     ["a+/b", /valid MQTT topic filter/],
     ["devices/${tenant}/x", /unknown variable \$\{tenant\}/],
     ["$share/g/a", /shared-subscription/],
+    ["devices/${clientid", /unterminated variable/],
+    ["devices/${clientid}/${", /unterminated variable/],
     ["", /valid MQTT topic filter/],
   ])("rejects %s", (f, why) => {
     expect(ruleFilterProblem(f)).toMatch(why);

@@ -17,6 +17,8 @@ export function ruleFilterProblem(filter: string): string | undefined {
     }
   }
   const concrete = filter.replace(VARIABLE, "v");
+  // There is no escape for a literal "${", so an unclosed one is a typo, not a topic.
+  if (concrete.includes("${")) return `unterminated variable; write ${RULE_VARIABLES.join(" or ")}`;
   if (concrete.startsWith("$share/")) return "shared-subscription prefixes are not rule filters; write the plain filter";
   if (!isValidTopicFilter(concrete)) return "not a valid MQTT topic filter (`+` and `#` must be whole levels, `#` last)";
   return undefined;

@@ -32,6 +32,33 @@ type RouteEntry = Subscription | SharedGroup;
 
 const SHARED_KEY_PREFIX = "\u0000share\u0000";
 
+const HOOK_NAMES = [
+  "authenticate",
+  "authorizePublish",
+  "authorizeSubscribe",
+  "authorizeDeliver",
+  "onClientConnected",
+  "onClientDisconnected",
+  "onMessagePublished",
+  "onMessageDelivered",
+  "onMessageDropped",
+] as const;
+
+/**
+ * Takes each hook by name from the given object, bound to it, falling back to
+ * allow-all. Hooks are often methods of a class instance: spreading such an
+ * object would copy no methods at all and silently allow everything.
+ */
+function bindHooks(given: Partial<BrokerHooks> | undefined): BrokerHooks {
+  const hooks: Record<string, unknown> = { ...allowAllHooks };
+  if (!given) return hooks as unknown as BrokerHooks;
+  for (const name of HOOK_NAMES) {
+    const fn = (given as Record<string, unknown>)[name];
+    if (typeof fn === "function") hooks[name] = fn.bind(given);
+  }
+  return hooks as unknown as BrokerHooks;
+}
+
 /** The id a session knows a subscription by: its filter, or `$share/<group>/<filter>`. */
 function subscriptionKey(sub: Subscription): string {
   return sub.group === undefined ? sub.filter : `$share/${sub.group}/${sub.filter}`;
@@ -95,7 +122,7 @@ export class Broker {
 
   constructor(options: Partial<BrokerOptions> = {}) {
     this.options = { ...defaultBrokerOptions, hooks: allowAllHooks, sessionStore: undefined, retainedStore: undefined, ...options };
-    this.hooks = { ...allowAllHooks, ...options.hooks };
+    this.hooks = bindHooks(options.hooks);
     this.store = this.options.sessionStore ?? new MemorySessionStore();
     this.store.onDurable((batch, error) => this.onDurable(batch, error));
     this.retained = this.options.retainedStore ?? new MemoryRetainedStore();

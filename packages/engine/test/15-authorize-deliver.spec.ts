@@ -100,3 +100,29 @@ describe("per-client limits from the authenticate hook", () => {
     expect(await reason).toBe(0x96);
   });
 });
+
+describe("hooks given as a class instance", () => {
+  let t: TestBroker | undefined;
+  afterEach(async () => t?.close());
+
+  it("methods on the prototype are used, bound to the instance (a spread would lose them and allow everything)", async () => {
+    class Policy {
+      calls = 0;
+      authenticate(r: { username: string | undefined }) {
+        this.calls++;
+        return r.username === "ok" ? ({ ok: true } as const) : ({ ok: false, reasonCode: 0x86 } as const);
+      }
+      authorizePublish() {
+        return 0;
+      }
+      authorizeSubscribe(_c: unknown, _f: string, q: 0 | 1 | 2) {
+        return q;
+      }
+    }
+    const policy = new Policy();
+    t = await startBroker({ hooks: policy });
+    await expect(t.connect({ username: "nope" })).rejects.toThrow(/Bad User Name or Password|not authorized|0x86|134/i);
+    await t.connect({ username: "ok" });
+    expect(policy.calls).toBe(2);
+  });
+});

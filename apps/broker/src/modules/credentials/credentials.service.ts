@@ -89,10 +89,12 @@ export class CredentialsService {
     const password = body.password ?? generatePassword();
     // Hashed outside the transaction: argon2id takes tens of milliseconds and needs no connection.
     const passwordHash = await hashPassword(password);
-    return this.database.transaction(async (tx) => {
+    return this.database.transaction(async (tx, changes) => {
       await this.requireDevice(tx, tenant.id, deviceId);
       await this.requireUsernameFree(tx, tenant.id, username, body.username === undefined);
       const row = await this.repo.create(tx, { id: randomUUID(), tenantId: tenant.id, deviceId, username, passwordHash, expiresAt });
+      // The broker may have cached "no such username" from an earlier CONNECT.
+      changes.emit({ kind: "credential", tenantId: tenant.id, id: row.id });
       await this.audit.record(tx, { principal: p, requestId, tenantId: tenant.id, action: "credential.create", resource: "credential", resourceId: row.id, after: row });
       return { ...toCredentialDto(row), password } satisfies z.infer<typeof schemas.createdCredential>;
     });
@@ -101,7 +103,7 @@ export class CredentialsService {
   async update(p: Principal, slug: string, deviceId: string, id: string, body: z.infer<typeof schemas.updateCredential>, requestId?: string) {
     const tenant = await this.access.require(p, slug, "tenant_operator");
     const expiresAt = requireFuture(body.expiresAt);
-    return this.database.transaction(async (tx) => {
+    return this.database.transaction(async (tx, changes) => {
       await this.requireDevice(tx, tenant.id, deviceId);
       const before = await this.repo.find(tx, tenant.id, deviceId, id);
       if (!before) throw problems.notFound("Credential");
@@ -110,6 +112,8 @@ export class CredentialsService {
         ...(body.enabled !== undefined ? { enabled: body.enabled } : {}),
         ...(expiresAt !== undefined ? { expiresAt } : {}),
       });
+      // A device connected with a credential just disabled is disconnected.
+      changes.emit({ kind: "credential", tenantId: tenant.id, id });
       await this.audit.record(tx, { principal: p, requestId, tenantId: tenant.id, action: "credential.update", resource: "credential", resourceId: id, before, after: row });
       return toCredentialDto(row);
     });
@@ -118,12 +122,13 @@ export class CredentialsService {
   /** Revokes; revoking a revoked credential changes nothing and records nothing. */
   async revoke(p: Principal, slug: string, deviceId: string, id: string, requestId?: string) {
     const tenant = await this.access.require(p, slug, "tenant_operator");
-    await this.database.transaction(async (tx) => {
+    await this.database.transaction(async (tx, changes) => {
       await this.requireDevice(tx, tenant.id, deviceId);
       const before = await this.repo.find(tx, tenant.id, deviceId, id);
       if (!before) throw problems.notFound("Credential");
       if (before.revokedAt) return;
       const row = await this.repo.update(tx, tenant.id, id, { enabled: false, revokedAt: new Date() });
+      changes.emit({ kind: "credential", tenantId: tenant.id, id });
       await this.audit.record(tx, { principal: p, requestId, tenantId: tenant.id, action: "credential.revoke", resource: "credential", resourceId: id, before, after: row });
     });
   }

@@ -89,10 +89,12 @@ export class GroupsService {
   /** Removes the group, its memberships (the devices stay) and the role bindings that targeted it. */
   async delete(p: Principal, slug: string, id: string, requestId?: string) {
     const tenant = await this.access.require(p, slug, "tenant_operator");
-    await this.database.transaction(async (tx) => {
+    await this.database.transaction(async (tx, changes) => {
       const before = await this.repo.find(tx, tenant.id, id);
       if (!before) throw problems.notFound("Group");
       const { bindings } = await this.repo.delete(tx, tenant.id, id);
+      // Its members lose whatever its bindings granted: connected devices are re-checked.
+      changes.emit({ kind: "acl", tenantId: tenant.id, id });
       await this.audit.record(tx, {
         principal: p,
         requestId,
@@ -108,10 +110,12 @@ export class GroupsService {
   /** Idempotent: adding a device that is already a member changes nothing and records nothing. */
   async addMember(p: Principal, slug: string, groupId: string, deviceId: string, requestId?: string) {
     const tenant = await this.access.require(p, slug, "tenant_operator");
-    await this.database.transaction(async (tx) => {
+    await this.database.transaction(async (tx, changes) => {
       await this.requireBoth(tx, tenant.id, groupId, deviceId);
       if (await this.repo.findMember(tx, groupId, deviceId)) return;
       await this.repo.addMember(tx, groupId, deviceId);
+      // A device's permissions include its groups' bindings.
+      changes.emit({ kind: "acl", tenantId: tenant.id, id: groupId });
       await this.audit.record(tx, {
         principal: p,
         requestId,
@@ -126,10 +130,11 @@ export class GroupsService {
 
   async removeMember(p: Principal, slug: string, groupId: string, deviceId: string, requestId?: string) {
     const tenant = await this.access.require(p, slug, "tenant_operator");
-    await this.database.transaction(async (tx) => {
+    await this.database.transaction(async (tx, changes) => {
       await this.requireBoth(tx, tenant.id, groupId, deviceId);
       if (!(await this.repo.findMember(tx, groupId, deviceId))) throw problems.notFound("Group membership of the device");
       await this.repo.removeMember(tx, groupId, deviceId);
+      changes.emit({ kind: "acl", tenantId: tenant.id, id: groupId });
       await this.audit.record(tx, {
         principal: p,
         requestId,
