@@ -54,7 +54,7 @@ describe.each(DB_KINDS)("admin API: device credentials (%s database)", (db) => {
   }, 60_000);
   afterAll(async () => api?.close());
 
-  it("POST shows a generated password once and stores only its argon2id hash; reads never carry it", async () => {
+  it("POST shows a generated password once and stores only its salted hash; reads never carry it", async () => {
     const r = await create(dev["sensor-1"]!);
     expect(r.status).toBe(201);
     expect(schemas.createdCredential.strict().parse(r.body)).toBeTruthy();
@@ -62,7 +62,8 @@ describe.each(DB_KINDS)("admin API: device credentials (%s database)", (db) => {
     expect(r.body.password).toMatch(/^[A-Za-z0-9_-]{32}$/);
 
     const row = await prisma().deviceCredential.findUniqueOrThrow({ where: { id: r.body.id } });
-    expect(row.passwordHash.startsWith("$argon2id$")).toBe(true);
+    // Generated (192-bit) secrets get a salted SHA-256; chosen passwords argon2id (below).
+    expect(row.passwordHash).toMatch(/^sha256\$[0-9a-f]{32}\$[0-9a-f]{64}$/);
     expect(row.passwordHash).not.toContain(r.body.password);
     expect(await verifyPassword(row.passwordHash, r.body.password)).toBe(true);
 
@@ -86,6 +87,7 @@ describe.each(DB_KINDS)("admin API: device credentials (%s database)", (db) => {
     expect(r.status).toBe(201);
     expect(r.body).toMatchObject({ username: "sensor-1-rotated", password: "correct horse battery staple", expiresAt });
     const row = await prisma().deviceCredential.findUniqueOrThrow({ where: { id: r.body.id } });
+    expect(row.passwordHash.startsWith("$argon2id$")).toBe(true);
     expect(await verifyPassword(row.passwordHash, "correct horse battery staple")).toBe(true);
     expect((await api.call("GET", creds(dev["sensor-1"]!), { token: acmeViewer })).body.total).toBe(2);
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { apiKeyMatches, generateApiKey, generatePassword, hashPassword, parseApiKey, verifyPassword } from "./secrets.ts";
+import { apiKeyMatches, generateApiKey, generatePassword, hashGeneratedSecret, hashPassword, parseApiKey, verifyPassword } from "./secrets.ts";
 
 describe("secrets", () => {
   it("argon2id password hashes verify only the right password", async () => {
@@ -9,6 +9,17 @@ describe("secrets", () => {
     expect(await verifyPassword(h, "correct horse battery")).toBe(true);
     expect(await verifyPassword(h, "correct horse batterY")).toBe(false);
     expect(await verifyPassword("not-a-hash", "x")).toBe(false);
+  });
+
+  it("generated secrets get a salted fast hash that verifies only the right secret", async () => {
+    const secret = generatePassword();
+    const h = hashGeneratedSecret(secret);
+    expect(h).toMatch(/^sha256\$[0-9a-f]{32}\$[0-9a-f]{64}$/);
+    expect(h).not.toContain(secret);
+    expect(hashGeneratedSecret(secret)).not.toBe(h);
+    expect(await verifyPassword(h, secret)).toBe(true);
+    expect(await verifyPassword(h, secret + "x")).toBe(false);
+    expect(await verifyPassword("sha256$zz", secret)).toBe(false);
   });
 
   it("generated passwords are 32 URL-safe characters and differ", () => {

@@ -17,11 +17,34 @@ export function hashPassword(password: string): Promise<string> {
 }
 
 export async function verifyPassword(passwordHash: string, password: string): Promise<boolean> {
+  if (passwordHash.startsWith(FAST_PREFIX)) return verifyGeneratedSecret(passwordHash, password);
   try {
     return await verify(passwordHash, password);
   } catch {
     return false;
   }
+}
+
+/**
+ * Generated device passwords carry 192 random bits: no dictionary or
+ * brute-force attack applies, so a salted SHA-256 protects them as well as a
+ * slow hash would, and a reconnect storm of thousands of devices does not
+ * spend tens of seconds of CPU in argon2. Passwords a person chose still get
+ * argon2id (hashPassword).
+ */
+const FAST_PREFIX = "sha256$";
+
+export function hashGeneratedSecret(secret: string): string {
+  const salt = randomBytes(16).toString("hex");
+  return `${FAST_PREFIX}${salt}$${createHash("sha256").update(salt).update(secret).digest("hex")}`;
+}
+
+function verifyGeneratedSecret(stored: string, secret: string): boolean {
+  const [, salt, hex] = stored.split("$");
+  if (!salt || !hex) return false;
+  const a = createHash("sha256").update(salt).update(secret).digest();
+  const b = Buffer.from(hex, "hex");
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 /** A password for a device: 24 random bytes, URL-safe, 32 characters. */

@@ -5,7 +5,7 @@ import type { z } from "zod";
 import { problems } from "../../common/problem.ts";
 import { AuditService } from "../audit/audit.service.ts";
 import type { Principal } from "../auth/principal.ts";
-import { generatePassword, hashPassword } from "../auth/secrets.ts";
+import { generatePassword, hashGeneratedSecret, hashPassword } from "../auth/secrets.ts";
 import { DatabaseService, type Db } from "../database/database.service.ts";
 import { DevicesRepository } from "../devices/devices.repository.ts";
 import { TenantAccess } from "../tenants/tenant-access.service.ts";
@@ -88,7 +88,8 @@ export class CredentialsService {
     await this.requireUsernameFree(this.database.db, tenant.id, username, body.username === undefined);
     const password = body.password ?? generatePassword();
     // Hashed outside the transaction: argon2id takes tens of milliseconds and needs no connection.
-    const passwordHash = await hashPassword(password);
+    // A password we generated is high-entropy and gets the fast hash; one a person chose gets argon2id.
+    const passwordHash = body.password === undefined ? hashGeneratedSecret(password) : await hashPassword(password);
     return this.database.transaction(async (tx, changes) => {
       await this.requireDevice(tx, tenant.id, deviceId);
       await this.requireUsernameFree(tx, tenant.id, username, body.username === undefined);
