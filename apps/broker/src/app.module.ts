@@ -17,6 +17,8 @@ import { BindingsModule } from "./modules/bindings/bindings.module.ts";
 import { BridgesModule } from "./modules/bridges/bridges.module.ts";
 import { CertificatesModule } from "./modules/certificates/certificates.module.ts";
 import { RolesModule } from "./modules/roles/roles.module.ts";
+import { MetricsController } from "./metrics/metrics.controller.ts";
+import { MetricsService } from "./metrics/metrics.service.ts";
 import { MqttService } from "./mqtt/mqtt.service.ts";
 import { TenantDirectoryRepository } from "./mqtt/tenancy/tenant-directory.repository.ts";
 import { OpenApiModule } from "./openapi/openapi.module.ts";
@@ -32,8 +34,8 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [CoreModule.forRoot(config, logger), DatabaseModule, AuditModule, AuthModule, TenantsModule, DevicesModule, OpenApiModule, GroupsModule, CredentialsModule, MembershipsModule, ApiKeysModule, AuthoritiesModule, CertificatesModule, RolesModule, BindingsModule, BridgesModule],
-      controllers: [HealthController],
-      providers: [TenantDirectoryRepository, MqttService],
+      controllers: [HealthController, MetricsController],
+      providers: [TenantDirectoryRepository, MqttService, MetricsService],
       exports: [MqttService],
     };
   }
