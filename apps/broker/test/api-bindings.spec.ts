@@ -232,4 +232,23 @@ describe.each(DB_KINDS)("admin API: role bindings (%s database)", (db) => {
     const other = await api.call("GET", "/api/v1/tenants/globex/audit?resource=binding", { token: globexAdmin });
     expect(other.body.total).toBe(0);
   });
+
+  it("deleting a device removes the bindings that target it (no foreign key), and the device's audit record lists them", async () => {
+    const doomed = await post("acme", acmeAdmin, "devices", { clientId: "doomed" });
+    const b1 = await post("acme", acmeAdmin, "bindings", { roleId: role.id, targetType: "device", targetId: doomed.id });
+    const b2 = await post("acme", acmeAdmin, "bindings", { roleId: otherRole.id, targetType: "device", targetId: doomed.id });
+    const others = ids((await api.call("GET", `${base}?pageSize=200`, { token: acmeAdmin })).body.items).filter((id) => id !== b1.id && id !== b2.id);
+    expect(others).toContain(toDevice.id);
+    // An operator may delete the device, and its bindings go with it.
+    expect((await api.call("DELETE", `/api/v1/tenants/acme/devices/${doomed.id}`, { token: acmeOperator })).status).toBe(204);
+    for (const b of [b1, b2]) expect((await api.call("GET", `${base}/${b.id}`, { token: acmeAdmin })).status).toBe(404);
+    expect(await prisma().roleBinding.count({ where: { targetId: doomed.id } })).toBe(0);
+    expect((await api.call("GET", `${base}?targetId=${doomed.id}`, { token: acmeViewer })).body.total).toBe(0);
+    // Bindings of other devices and of groups stay.
+    expect(ids((await api.call("GET", `${base}?pageSize=200`, { token: acmeAdmin })).body.items)).toEqual(others);
+    const audit = await api.call("GET", "/api/v1/tenants/acme/audit?resource=device&pageSize=200", { token: acmeAdmin });
+    const del = audit.body.items.find((e: { action: string; resourceId: string }) => e.action === "device.delete" && e.resourceId === doomed.id);
+    expect(del.before).toMatchObject({ id: doomed.id, clientId: "doomed" });
+    expect(del.before.bindings.map((x: Binding) => x.id).sort()).toEqual([b1.id, b2.id].sort());
+  });
 });

@@ -162,7 +162,7 @@ describe.each(DB_KINDS)("admin API: bridges (%s database)", (db) => {
       if (path) expect(r.body.errors.map((e: { path: string }) => e.path)).toContain(path);
     }
     expect((await api.call("POST", base, { token: acmeAdmin, raw: "{" })).status).toBe(400);
-    expect((await api.call("POST", base, { token: acmeAdmin, raw: JSON.stringify({ ...valid, name: "big", remotePrefix: "x".repeat(300_000) }) })).status).toBe(413);
+    expect((await api.call("POST", base, { token: acmeAdmin, raw: JSON.stringify({ ...valid, name: "big", remotePrefix: "x".repeat(1_100_000) }) })).status).toBe(413);
     expect((await api.call("GET", `${base}/not-a-uuid`, { token: acmeAdmin })).status).toBe(400);
     expect((await api.call("PATCH", `${base}/not-a-uuid`, { token: acmeAdmin, body: {} })).status).toBe(400);
     expect((await api.call("DELETE", `${base}/not-a-uuid`, { token: acmeAdmin })).status).toBe(400);

@@ -114,7 +114,8 @@ describe.each(DB_KINDS)("admin API: tenants and devices (%s database)", (db) => 
       if (path) expect(r.body.errors.map((e: { path: string }) => e.path)).toContain(path);
     }
     expect((await api.call("POST", "/api/v1/tenants/acme/devices", { token: acmeAdmin, raw: "{not json" })).status).toBe(400);
-    const huge = JSON.stringify({ clientId: "big", description: "x".repeat(300_000) });
+    // Above the default 1 MB body limit.
+    const huge = JSON.stringify({ clientId: "big", description: "x".repeat(1_100_000) });
     expect((await api.call("POST", "/api/v1/tenants/acme/devices", { token: acmeAdmin, raw: huge })).status).toBe(413);
     expect((await api.call("GET", "/api/v1/tenants/acme/devices/not-a-uuid", { token: acmeAdmin })).status).toBe(400);
     expect((await api.call("GET", "/api/v1/tenants/ACME!/devices", { token: acmeAdmin })).status).toBe(400);

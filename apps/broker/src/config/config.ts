@@ -70,7 +70,7 @@ const fields = z.object({
     /** Failed MQTT authentications per minute, per source address or username, before refusing outright. */
     maxAuthFailuresPerMinute: positiveInt.default(20),
     /** Largest JSON body the admin API accepts. */
-    apiBodyLimit: z.string().regex(/^\d+(kb|mb)$/).default("256kb"),
+    apiBodyLimit: z.string().regex(/^\d+(kb|mb)$/).default("1mb"),
 });
 
 export const configSchema = fields

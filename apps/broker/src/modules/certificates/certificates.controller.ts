@@ -1,9 +1,10 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Res } from "@nestjs/common";
-import { pageQuery, schemas } from "@halyard/api-contract";
+import { page, pageQuery, schemas } from "@halyard/api-contract";
 import type { Response } from "express";
 import type { z } from "zod";
 import { ZodPipe } from "../../common/zod.pipe.ts";
-import { sendPem } from "../authorities/authorities.controller.ts";
+import { Doc } from "../../openapi/doc.decorator.ts";
+import { PEM_CONTENT_TYPE, sendPem } from "../authorities/authorities.controller.ts";
 import { CurrentPrincipal, RequestId } from "../auth/auth.guard.ts";
 import type { Principal } from "../auth/principal.ts";
 import { idPipe } from "../devices/devices.controller.ts";
@@ -14,6 +15,7 @@ import { CertificatesService } from "./certificates.service.ts";
 export class CertificatesController {
   constructor(@Inject(CertificatesService) private readonly certificates: CertificatesService) {}
 
+  @Doc({ summary: "List a device's certificates", tag: "Device certificates", query: pageQuery, response: page(schemas.certificate), access: "tenant_viewer" })
   @Get()
   list(
     @CurrentPrincipal() p: Principal,
@@ -24,6 +26,7 @@ export class CertificatesController {
     return this.certificates.list(p, tenant, deviceId, q);
   }
 
+  @Doc({ summary: "Issue a device certificate from a CSR, or with a generated key pair whose private key is in this response only", tag: "Device certificates", body: schemas.issueCertificate, response: schemas.issuedCertificate, access: "tenant_operator" })
   @Post()
   issue(
     @CurrentPrincipal() p: Principal,
@@ -35,11 +38,13 @@ export class CertificatesController {
     return this.certificates.issue(p, tenant, deviceId, body, rid);
   }
 
+  @Doc({ summary: "Get a device certificate", tag: "Device certificates", response: schemas.certificate, access: "tenant_viewer" })
   @Get(":id")
   get(@CurrentPrincipal() p: Principal, @Param("tenant", slugPipe) tenant: string, @Param("deviceId", idPipe) deviceId: string, @Param("id", idPipe) id: string) {
     return this.certificates.get(p, tenant, deviceId, id);
   }
 
+  @Doc({ summary: "Download a device certificate as PEM", tag: "Device certificates", produces: PEM_CONTENT_TYPE, access: "tenant_viewer" })
   @Get(":id/certificate.pem")
   async pem(
     @CurrentPrincipal() p: Principal,
@@ -52,6 +57,7 @@ export class CertificatesController {
     return sendPem(res, certificate.id, certificate.certificatePem);
   }
 
+  @Doc({ summary: "Revoke a device certificate (kept, with its reason)", tag: "Device certificates", body: schemas.revokeCertificate, response: schemas.certificate, status: 200, access: "tenant_operator" })
   @Post(":id/revoke")
   @HttpCode(200)
   revoke(

@@ -44,7 +44,15 @@ export class DevicesRepository {
     return db.device.update({ where: { id }, data, include: withGroups });
   }
 
-  delete(db: Db, id: string) {
-    return db.device.delete({ where: { id } });
+  /**
+   * Role bindings point at devices by id without a foreign key (a binding's
+   * target is a device or a group), so they are removed here, with the device,
+   * rather than left behind for an id that no longer exists.
+   */
+  async delete(db: Db, tenantId: string, id: string) {
+    const bindings = await db.roleBinding.findMany({ where: { tenantId, targetType: "device", targetId: id } });
+    await db.roleBinding.deleteMany({ where: { tenantId, targetType: "device", targetId: id } });
+    await db.device.delete({ where: { id, tenantId } });
+    return { bindings };
   }
 }

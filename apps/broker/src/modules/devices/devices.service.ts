@@ -82,14 +82,15 @@ export class DevicesService {
     });
   }
 
+  /** Removes the device (its credentials, certificates and group memberships cascade) and the role bindings that targeted it. */
   async delete(p: Principal, slug: string, id: string, requestId?: string) {
     const tenant = await this.access.require(p, slug, "tenant_operator");
     await this.database.transaction(async (tx, changes) => {
       const before = await this.repo.find(tx, tenant.id, id);
       if (!before) throw problems.notFound("Device");
       changes.emit({ kind: "device", tenantId: tenant.id, id });
-      await this.repo.delete(tx, id);
-      await this.audit.record(tx, { principal: p, requestId, tenantId: tenant.id, action: "device.delete", resource: "device", resourceId: id, before });
+      const { bindings } = await this.repo.delete(tx, tenant.id, id);
+      await this.audit.record(tx, { principal: p, requestId, tenantId: tenant.id, action: "device.delete", resource: "device", resourceId: id, before: { ...before, bindings } });
     });
   }
 }
