@@ -6,7 +6,7 @@ import { isExpired, type Message, type QoS } from "./message.ts";
 import { defaultBrokerOptions, type BrokerOptions } from "./options.ts";
 import { MemoryRetainedStore, type RetainedStore } from "./retained-store.ts";
 import { ReasonCode } from "./reason-codes.ts";
-import { Session, type Delivery, type InflightDelivery, type SessionOwner, type Subscription } from "./session.ts";
+import { hidesDollarTopic, Session, type Delivery, type InflightDelivery, type SessionOwner, type Subscription } from "./session.ts";
 import {
   MemorySessionStore,
   toStoredMessage,
@@ -192,11 +192,14 @@ export class Broker {
 
   private readonly collect = (entry: RouteEntry): void => {
     if (entry.shared) {
+      const first = entry.members[0];
+      if (first && first.session.mountLength !== 0 && hidesDollarTopic(first.session.mountLength, entry.filter, (this.routing as Message).topic)) return;
       this.groups.push(entry);
       return;
     }
     const message = this.routing as Message;
     const session = entry.session;
+    if (session.mountLength !== 0 && hidesDollarTopic(session.mountLength, entry.filter, message.topic)) return;
     // No Local: not delivered to the connection that published it [MQTT-3.8.3-3].
     const local = entry.noLocal && message.senderId === session.key;
     if (session.matchStamp !== this.stamp) {
@@ -454,9 +457,10 @@ export class Broker {
   }
 
   /** Retained messages for a new subscription, honouring message expiry. */
-  retainedFor(filter: string): Message[] {
+  retainedFor(filter: string, mountLength = 0): Message[] {
     const now = this.now;
     return this.retained.match(filter).filter((m) => {
+      if (hidesDollarTopic(mountLength, filter, m.topic)) return false;
       if (!isExpired(m, now)) return true;
       this.retained.set(m.topic, null);
       return false;

@@ -49,6 +49,22 @@ export interface SessionOwner {
 
 const MAX_PACKET_ID = 0xffff;
 
+const DOLLAR = 0x24;
+const PLUS = 0x2b;
+const HASH = 0x23;
+
+/**
+ * [MQTT-4.7.2-1] as the client sees it: a filter starting with a wildcard
+ * does not match a topic starting with `$`. For a mounted client both start
+ * after the mount point, where the router's own check (at the first level of
+ * the routed topic) cannot see them; this applies the rule there.
+ */
+export function hidesDollarTopic(mountLength: number, filter: string, topic: string): boolean {
+  if (mountLength === 0 || topic.charCodeAt(mountLength) !== DOLLAR) return false;
+  const first = filter.charCodeAt(mountLength);
+  return first === PLUS || first === HASH;
+}
+
 /**
  * Server-side session state [MQTT-4.1]: subscriptions, QoS 1/2 deliveries in
  * flight, queued deliveries and incoming QoS 2 packet ids. Exists across
@@ -86,8 +102,13 @@ export class Session {
   matchIds: number[] | undefined = undefined;
   matchNoLocalOnly = false;
 
+  /** Length of the mount point the session's topics live under ("" -> 0); see hidesDollarTopic. */
+  readonly mountLength: number;
+
   constructor(key: string) {
     this.key = key;
+    const sep = key.indexOf("\u0000");
+    this.mountLength = sep > 0 ? sep : 0;
   }
 
   /** After recovery, continue numbering past ids already in flight. */

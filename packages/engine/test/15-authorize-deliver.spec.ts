@@ -126,3 +126,31 @@ describe("hooks given as a class instance", () => {
     expect(policy.calls).toBe(2);
   });
 });
+
+describe("[MQTT-4.7.2-1] at the mount boundary", () => {
+  let t: TestBroker | undefined;
+  afterEach(async () => t?.close());
+
+  it("a mounted client's leading wildcard does not match its own $ topics, live or retained; explicit $ filters do", async () => {
+    t = await startBroker({
+      hooks: { authenticate: () => ({ ok: true, mountPoint: "acme/" }), authorizePublish: () => 0, authorizeSubscribe: (_c, _f, q) => q },
+    });
+    const pub = await t.connect();
+    await pub.publishAsync("$SYS/retained", "r", { qos: 1, retain: true });
+    const wild = await t.connect();
+    const plus = await t.connect();
+    const explicit = await t.connect();
+    // Listen first: a retained message follows the SUBACK immediately.
+    const explicitGot = nextMessages(explicit, 2);
+    const wildGot = nextMessages(wild, 1);
+    await wild.subscribeAsync("#", { qos: 1 });
+    await plus.subscribeAsync("+/live", { qos: 1 });
+    await explicit.subscribeAsync("$SYS/#", { qos: 1 });
+    await pub.publishAsync("$SYS/live", "l", { qos: 1 });
+    await pub.publishAsync("normal/x", "n", { qos: 1 });
+    expect((await wildGot).map((m) => m.topic)).toEqual(["normal/x"]);
+    expect((await explicitGot).map((m) => m.topic).sort()).toEqual(["$SYS/live", "$SYS/retained"]);
+    await noMessage(plus, 200);
+    await noMessage(wild, 100);
+  });
+});

@@ -111,7 +111,7 @@ function complete(
 
   for (const { sub, existed } of retained) {
     if (sub.retainHandling === 2 || (sub.retainHandling === 1 && existed)) continue;
-    for (const message of broker.retainedFor(sub.filter)) {
+    for (const message of broker.retainedFor(sub.filter, session.mountLength)) {
       // Retained messages sent on subscribe carry RETAIN=1 [MQTT-3.3.1-8].
       broker.deliver(session, {
         message,
