@@ -158,6 +158,15 @@ export class Broker {
   publish(message: Message, publisher?: ClientInfo): number {
     this.hooks.onMessagePublished?.(publisher, message);
     this.stats.messagesReceived++;
+    return this.route(message);
+  }
+
+  /** Routes a message the broker itself produces ($SYS): not counted as client traffic, no publish hook. */
+  publishInternal(message: Message): number {
+    return this.route(message);
+  }
+
+  private route(message: Message): number {
     if (message.retain) this.storeRetained(message);
 
     const stamp = ++this.stamp;

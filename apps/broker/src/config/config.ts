@@ -69,6 +69,8 @@ const fields = z.object({
     sniDomain: z.string().min(1).optional(),
     /** Failed MQTT authentications per minute, per source address or username, before refusing outright. */
     maxAuthFailuresPerMinute: positiveInt.default(20),
+    /** Seconds between $SYS topic updates; 0 turns $SYS off. */
+    sysInterval: z.coerce.number().int().min(0).max(3600).default(10),
     /** Largest JSON body the admin API accepts. */
     apiBodyLimit: z.string().regex(/^\d+(kb|mb)$/).default("1mb"),
 });

@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from "@nestjs/common";
 import path from "node:path";
 import { Broker, ReasonCode } from "@halyard/engine";
@@ -13,6 +12,9 @@ import { DatabaseService } from "../modules/database/database.service.ts";
 import { TenantDirectory } from "./tenancy/tenant-directory.ts";
 import { TenantDirectoryRepository } from "./tenancy/tenant-directory.repository.ts";
 import { TenantHooks } from "./tenancy/tenant-hooks.ts";
+import { SysTopics } from "./sys-topics.ts";
+import packageJson from "../../package.json" with { type: "json" };
+import { TlsMaterialSource } from "./tls-material.ts";
 
 /**
  * Owns the engine and its listeners: the only place where the framework-free
@@ -22,6 +24,8 @@ import { TenantHooks } from "./tenancy/tenant-hooks.ts";
 export class MqttService implements OnModuleInit, OnApplicationShutdown {
   readonly broker: Broker;
   readonly tenancy: TenantHooks;
+  private sys: SysTopics | undefined;
+  private tlsSource: TlsMaterialSource | undefined;
   private listeners: Listener[] = [];
   private ready = false;
 
@@ -29,7 +33,7 @@ export class MqttService implements OnModuleInit, OnApplicationShutdown {
     @Inject(CONFIG) private readonly config: HalyardConfig,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(DatabaseService) private readonly database: DatabaseService,
-    @Inject(TenantDirectoryRepository) directoryRepository: TenantDirectoryRepository,
+    @Inject(TenantDirectoryRepository) private readonly directoryRepository: TenantDirectoryRepository,
   ) {
     const tokens = config.oidcIssuer
       ? new OidcVerifier({ issuer: config.oidcIssuer, audience: config.oidcAudience, ...(config.oidcJwksUri ? { jwksUri: config.oidcJwksUri } : {}) })
@@ -72,6 +76,11 @@ export class MqttService implements OnModuleInit, OnApplicationShutdown {
     return this.ready;
   }
 
+  /** Certificate, key and client-certificate trust of the TLS/WSS listeners; undefined without TLS. */
+  get tls(): TlsMaterialSource | undefined {
+    return this.tlsSource;
+  }
+
   /** Bound ports by listener name (tcp, ws, tls, wss). */
   get ports(): Record<string, number> {
     return Object.fromEntries(this.listeners.map((l) => [l.name, l.port]));
@@ -84,6 +93,8 @@ export class MqttService implements OnModuleInit, OnApplicationShutdown {
       this.tenancy.onChange(event).catch((err: unknown) => this.logger.error({ err, event }, "applying a control-plane change failed"));
     });
     await this.broker.open();
+    this.sys = new SysTopics(this.broker, this.tenancy.stats, packageJson.version, c.sysInterval);
+    this.sys.start();
     this.logger.info(
       { store: c.store, durability: c.durability, sessions: this.broker.sessions.size, retained: this.broker.retained.size },
       "broker state recovered",
@@ -94,13 +105,24 @@ export class MqttService implements OnModuleInit, OnApplicationShutdown {
       await listenWs({ host: c.host, port: c.wsPort, path: c.wsPath, maxPayload: c.maxPacketSize + 5, onConnection }),
     );
     if (c.tlsCertFile && c.tlsKeyFile) {
-      const cert = readFileSync(c.tlsCertFile);
-      const key = readFileSync(c.tlsKeyFile);
-      const ca = c.tlsCaFile ? readFileSync(c.tlsCaFile) : undefined;
-      this.listeners.push(await listenTls({ host: c.host, port: c.tlsPort, cert, key, ca, onConnection }));
-      this.listeners.push(
-        await listenWs({ host: c.host, port: c.wssPort, path: c.wsPath, tls: { cert, key, ca }, maxPayload: c.maxPacketSize + 5, onConnection }),
+      const source = new TlsMaterialSource(
+        { certFile: c.tlsCertFile, keyFile: c.tlsKeyFile, caFile: c.tlsCaFile },
+        async () => (await this.directoryRepository.activeAuthorities(this.database.db)).map((a) => a.certificatePem),
+        this.logger,
       );
+      this.tlsSource = source;
+      const material = await source.load();
+      const tls = await listenTls({ host: c.host, port: c.tlsPort, ...material, onConnection });
+      this.listeners.push(tls);
+      const wss = await listenWs({ host: c.host, port: c.wssPort, path: c.wsPath, tls: material, maxPayload: c.maxPacketSize + 5, onConnection });
+      this.listeners.push(wss);
+      source.serve(tls, wss);
+      source.watch();
+      // A tenant CA created or revoked (or a tenant and its CAs deleted) changes whom the TLS listener trusts.
+      this.database.onChange((event) => {
+        if (event.kind === "certificate" || event.kind === "tenant") source.refresh();
+      });
+      source.refresh(); // whatever changed while the listeners were starting
     }
     this.ready = true;
     for (const l of this.listeners) this.logger.info({ listener: l.name, port: l.port }, "mqtt listener ready");
@@ -108,6 +130,8 @@ export class MqttService implements OnModuleInit, OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     this.ready = false;
+    this.sys?.stop();
+    this.tlsSource?.close();
     // Clients get their DISCONNECT before the listeners drop remaining sockets.
     await this.broker.close(ReasonCode.ServerShuttingDown);
     await Promise.all(this.listeners.map((l) => l.close()));
