@@ -182,3 +182,113 @@ export function treeCpuSeconds(pid: number): number {
   }
   return ticks / CLK_TCK;
 }
+
+/** Per-core [busy, total] jiffies from /proc/stat (busy = everything but idle/iowait). */
+export function coreTimes(): Map<number, [number, number]> {
+  const out = new Map<number, [number, number]>();
+  for (const line of readFileSync("/proc/stat", "utf8").split("\n")) {
+    const m = /^cpu(\d+)\s+(.*)$/.exec(line);
+    if (!m) continue;
+    const v = m[2]!.split(/\s+/).map(Number);
+    // user nice system idle iowait irq softirq steal (guest times are already in user)
+    const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
+    const idle = (v[3] ?? 0) + (v[4] ?? 0);
+    out.set(Number(m[1]), [total - idle, total]);
+  }
+  return out;
+}
+
+/** Busy % of `core` between two coreTimes() samples. */
+export function coreBusyPct(a: Map<number, [number, number]>, b: Map<number, [number, number]>, core: number): number {
+  const x = a.get(core);
+  const y = b.get(core);
+  if (!x || !y || y[1] === x[1]) return NaN;
+  return ((y[0] - x[0]) / (y[1] - x[1])) * 100;
+}
+
+/** utime+stime ticks of every userland process (kernel threads excluded). */
+export function allProcessTicks(): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      const pid = Number(name);
+      const ppid = Number(f[1]);
+      if (pid === 2 || ppid === 2) continue; // kthreadd and kernel threads
+      out.set(pid, Number(f[11]) + Number(f[12]));
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return out;
+}
+
+export interface ForeignCpu {
+  /** Total, % of one core. */
+  pct: number;
+  /** Biggest consumers, e.g. "1234 vitest 45%". */
+  top: string[];
+}
+
+/**
+ * CPU (% of one core) used between two allProcessTicks() samples by processes
+ * that are not the runner or its descendants — i.e. interference from
+ * whatever else runs on the machine.
+ */
+export function foreignCpu(a: Map<number, number>, b: Map<number, number>, elapsedMs: number): ForeignCpu {
+  const ours = new Set(processTree(process.pid));
+  const scale = 100 / CLK_TCK / (elapsedMs / 1000);
+  let ticks = 0;
+  const users: [number, number][] = [];
+  for (const [pid, t1] of b) {
+    if (ours.has(pid)) continue;
+    // A process that appeared during the window used all of its ticks in it.
+    const d = t1 - (a.get(pid) ?? 0);
+    if (d <= 0) continue;
+    ticks += d;
+    users.push([pid, d]);
+  }
+  users.sort((x, y) => y[1] - x[1]);
+  const top = users.slice(0, 3).map(([pid, d]) => {
+    let name = "?";
+    try {
+      name = readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+    } catch {
+      /* gone */
+    }
+    return `${pid} ${name} ${(d * scale).toFixed(0)}%`;
+  });
+  return { pct: ticks * scale, top };
+}
+
+/** RssAnon in KiB of one process (0 if it is gone). */
+export function rssAnonKiB(pid: number): number {
+  try {
+    const m = /^RssAnon:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Poll the tree RSS every 250 ms until four consecutive samples lie within
+ * max(512 KiB, 0.5 %) of each other (or `maxMs` passes); returns the last sample.
+ */
+export async function stableTreeRssKiB(pid: number, maxMs: number): Promise<{ kib: number; stable: boolean }> {
+  const deadline = Date.now() + maxMs;
+  const window: number[] = [];
+  for (;;) {
+    const v = treeRssKiB(pid);
+    window.push(v);
+    if (window.length > 4) window.shift();
+    if (window.length === 4) {
+      const spread = Math.max(...window) - Math.min(...window);
+      if (spread <= Math.max(512, v * 0.005)) return { kib: v, stable: true };
+    }
+    if (Date.now() >= deadline) return { kib: v, stable: false };
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}

@@ -78,6 +78,8 @@ export interface ThroughputResult {
   missingPubacks: number;
   /** Connections closed by the broker during the run. */
   disconnects: number;
+  /** PUBLISH frames that were not ours (e.g. too short or unknown publisher). */
+  unexpected: number;
   latency: LatencySummary;
   /** CPU used by the generator during the measurement window, % of one core. */
   generatorCpuPct: number;

@@ -85,6 +85,7 @@ export async function spawnBroker(spec: SpawnSpec): Promise<BrokerInstance> {
     throw new Error(
       `${spec.name} broker failed to start: ${reason}\n  command: ${command} (cwd ${spec.cwd})\n` +
         `  log ${logPath}, last lines:\n${tailFile(logPath).replace(/^/gm, "    | ")}`,
+      { cause: err },
     );
   }
   spawnError.catch(() => {});

@@ -8,5 +8,5 @@ export const LAUNCHERS: Record<BrokerName, BrokerLauncher> = { halyard, mosquitt
 export const ALL_BROKERS: BrokerName[] = ["halyard", "mosquitto", "aedes"];
 
 export type { BrokerInstance, BrokerLauncher, LaunchOptions } from "./common.ts";
-export { GEN_CORE, HOST, REPO_ROOT, BENCH_SRC, tailFile } from "./common.ts";
+export { BROKER_CORE, GEN_CORE, HOST, REPO_ROOT, BENCH_SRC, tailFile } from "./common.ts";
 

@@ -99,7 +99,7 @@ class ThroughputRun {
   private late = 0;
   private missingPubacks = 0;
   private disconnects = 0;
-  private foreign = 0;
+  private unexpected = 0;
 
   constructor(private readonly sc: ThroughputScenario) {
     this.W = sc.window;
@@ -210,6 +210,7 @@ class ThroughputRun {
         late: this.late,
         missingPubacks: this.missingPubacks,
         disconnects: this.disconnects,
+        unexpected: this.unexpected,
         latency,
         generatorCpuPct: ((cpu.user + cpu.system) / 1000 / measuredMs) * 100,
       };
@@ -274,7 +275,7 @@ class ThroughputRun {
       pos += 2;
     }
     if (end - pos < MIN_PAYLOAD) {
-      this.foreign++;
+      this.unexpected++;
       return;
     }
     const ts = buf.readDoubleLE(pos + PAYLOAD_TS_OFFSET);
@@ -287,7 +288,7 @@ class ThroughputRun {
     const sub = this.subs[conn.index];
     const pub = this.pubs[pubIdx];
     if (sub === undefined || pub === undefined) {
-      this.foreign++;
+      this.unexpected++;
       return;
     }
     const expected = sub.expected[pubIdx]!;
