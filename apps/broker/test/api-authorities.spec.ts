@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PlatformKeys } from "../src/common/platform-keys.ts";
 import { SecretBox } from "../src/common/secret-box.ts";
 import { DatabaseService, type ChangeEvent } from "../src/modules/database/database.service.ts";
-import { DB_KINDS, startApi, type Api } from "./api-harness.ts";
+import { DB_KINDS, seedTwoTenants, startApi, type Api } from "./api-harness.ts";
 
 /**
  * Tenant certificate authorities through the admin API: the CA private key
@@ -38,13 +38,7 @@ describe.each(DB_KINDS)("admin API: certificate authorities (%s database)", (db)
   beforeAll(async () => {
     api = await startApi(db);
     api.broker.app.get(DatabaseService).onChange((e) => events.push(e));
-    for (const slug of ["acme", "globex"]) {
-      expect((await api.call("POST", "/api/v1/tenants", { token: api.admin, body: { slug, name: slug } })).status).toBe(201);
-    }
-    acmeAdmin = await api.userToken("alice", ["/tenants/acme/tenant_admin"]);
-    acmeOperator = await api.userToken("otto", ["/tenants/acme/tenant_operator"]);
-    acmeViewer = await api.userToken("vera", ["/tenants/acme/tenant_viewer"]);
-    globexAdmin = await api.userToken("gina", ["/tenants/globex/tenant_admin"]);
+    ({ acmeAdmin, acmeOperator, acmeViewer, globexAdmin } = await seedTwoTenants(api));
     acmeId = (await api.call("GET", "/api/v1/tenants/acme", { token: acmeAdmin })).body.id;
   }, 60_000);
   afterAll(async () => api?.close());

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { schemas } from "@halyard/api-contract";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DatabaseService, type ChangeEvent } from "../src/modules/database/database.service.ts";
-import { DB_KINDS, startApi, type Api } from "./api-harness.ts";
+import { DB_KINDS, seedTwoTenants, startApi, type Api } from "./api-harness.ts";
 
 type Binding = { id: string; roleId: string; targetType: "device" | "group"; targetId: string; createdAt: string };
 
@@ -54,13 +54,7 @@ describe.each(DB_KINDS)("admin API: role bindings (%s database)", (db) => {
   beforeAll(async () => {
     api = await startApi(db);
     api.broker.app.get(DatabaseService).onChange((e) => events.push(e));
-    for (const slug of ["acme", "globex"]) {
-      expect((await api.call("POST", "/api/v1/tenants", { token: api.admin, body: { slug, name: slug } })).status).toBe(201);
-    }
-    acmeAdmin = await api.userToken("alice", ["/tenants/acme/tenant_admin"]);
-    acmeOperator = await api.userToken("otto", ["/tenants/acme/tenant_operator"]);
-    acmeViewer = await api.userToken("vera", ["/tenants/acme/tenant_viewer"]);
-    globexAdmin = await api.userToken("gina", ["/tenants/globex/tenant_admin"]);
+    ({ acmeAdmin, acmeOperator, acmeViewer, globexAdmin } = await seedTwoTenants(api));
     acmeId = (await api.call("GET", "/api/v1/tenants/acme", { token: acmeAdmin })).body.id;
     const rules = [{ effect: "allow", action: "both", topicFilter: "devices/${clientid}/#" }];
     role = await post("acme", acmeAdmin, "roles", { name: "sensor", rules });

@@ -1,6 +1,6 @@
 import { schemas } from "@halyard/api-contract";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DB_KINDS, startApi, type Api } from "./api-harness.ts";
+import { DB_KINDS, seedTwoTenants, startApi, type Api } from "./api-harness.ts";
 
 /**
  * Bridge configuration through the admin API (the bridging runtime is later
@@ -27,13 +27,7 @@ describe.each(DB_KINDS)("admin API: bridges (%s database)", (db) => {
 
   beforeAll(async () => {
     api = await startApi(db);
-    for (const slug of ["acme", "globex"]) {
-      expect((await api.call("POST", "/api/v1/tenants", { token: api.admin, body: { slug, name: slug } })).status).toBe(201);
-    }
-    acmeAdmin = await api.userToken("alice", ["/tenants/acme/tenant_admin"]);
-    acmeOperator = await api.userToken("otto", ["/tenants/acme/tenant_operator"]);
-    acmeViewer = await api.userToken("vera", ["/tenants/acme/tenant_viewer"]);
-    globexAdmin = await api.userToken("gina", ["/tenants/globex/tenant_admin"]);
+    ({ acmeAdmin, acmeOperator, acmeViewer, globexAdmin } = await seedTwoTenants(api));
   }, 60_000);
   afterAll(async () => api?.close());
 

@@ -6,7 +6,7 @@ import path from "node:path";
 import { schemas } from "@halyard/api-contract";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DatabaseService, type ChangeEvent } from "../src/modules/database/database.service.ts";
-import { DB_KINDS, startApi, type Api } from "./api-harness.ts";
+import { DB_KINDS, seedTwoTenants, startApi, type Api } from "./api-harness.ts";
 
 /** A P-256 key and CSR made by openssl, as a device would; the CSR asks for a subject it will not get. */
 function makeCsr(dir: string, name: string): { csrPem: string; keyPem: string; csrDer: Buffer } {
@@ -70,13 +70,7 @@ describe.each(DB_KINDS)("admin API: device certificates (%s database)", (db) => 
     csr = makeCsr(dir, "device");
     api = await startApi(db);
     api.broker.app.get(DatabaseService).onChange((e) => events.push(e));
-    for (const slug of ["acme", "globex"]) {
-      expect((await api.call("POST", "/api/v1/tenants", { token: api.admin, body: { slug, name: slug } })).status).toBe(201);
-    }
-    acmeAdmin = await api.userToken("alice", ["/tenants/acme/tenant_admin"]);
-    acmeOperator = await api.userToken("otto", ["/tenants/acme/tenant_operator"]);
-    acmeViewer = await api.userToken("vera", ["/tenants/acme/tenant_viewer"]);
-    globexAdmin = await api.userToken("gina", ["/tenants/globex/tenant_admin"]);
+    ({ acmeAdmin, acmeOperator, acmeViewer, globexAdmin } = await seedTwoTenants(api));
     device = await post("acme", acmeAdmin, "devices", { clientId: "sensor-1" });
     otherDevice = await post("acme", acmeAdmin, "devices", { clientId: "sensor-2" });
     globexDevice = await post("globex", globexAdmin, "devices", { clientId: "sensor-1" });

@@ -4,7 +4,7 @@ import mqtt from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyPassword } from "../src/modules/auth/secrets.ts";
 import { DatabaseService, type ChangeEvent } from "../src/modules/database/database.service.ts";
-import { DB_KINDS, startApi, type Api } from "./api-harness.ts";
+import { DB_KINDS, seedTwoTenants, startApi, type Api } from "./api-harness.ts";
 
 /**
  * Device credentials through the admin API: the password is shown once and
@@ -40,13 +40,7 @@ describe.each(DB_KINDS)("admin API: device credentials (%s database)", (db) => {
 
   beforeAll(async () => {
     api = await startApi(db);
-    for (const slug of ["acme", "globex"]) {
-      expect((await api.call("POST", "/api/v1/tenants", { token: api.admin, body: { slug, name: slug } })).status).toBe(201);
-    }
-    acmeAdmin = await api.userToken("alice", ["/tenants/acme/tenant_admin"]);
-    acmeOperator = await api.userToken("otto", ["/tenants/acme/tenant_operator"]);
-    acmeViewer = await api.userToken("vera", ["/tenants/acme/tenant_viewer"]);
-    globexAdmin = await api.userToken("gina", ["/tenants/globex/tenant_admin"]);
+    ({ acmeAdmin, acmeOperator, acmeViewer, globexAdmin } = await seedTwoTenants(api));
     for (const clientId of ["sensor-1", "sensor-2", "meter@site-4"]) {
       dev[clientId] = (await api.call("POST", "/api/v1/tenants/acme/devices", { token: acmeAdmin, body: { clientId } })).body.id;
     }

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DatabaseService, type ChangeEvent } from "../src/modules/database/database.service.ts";
-import { DB_KINDS, startApi, type Api } from "./api-harness.ts";
+import { DB_KINDS, seedTwoTenants, startApi, type Api } from "./api-harness.ts";
 
 /**
  * Device groups through the admin API: CRUD with unique names per tenant,
@@ -33,13 +33,7 @@ describe.each(DB_KINDS)("admin API: device groups (%s database)", (db) => {
 
   beforeAll(async () => {
     api = await startApi(db);
-    for (const slug of ["acme", "globex"]) {
-      expect((await api.call("POST", "/api/v1/tenants", { token: api.admin, body: { slug, name: slug } })).status).toBe(201);
-    }
-    acmeAdmin = await api.userToken("alice", ["/tenants/acme/tenant_admin"]);
-    acmeOperator = await api.userToken("otto", ["/tenants/acme/tenant_operator"]);
-    acmeViewer = await api.userToken("vera", ["/tenants/acme/tenant_viewer"]);
-    globexAdmin = await api.userToken("gina", ["/tenants/globex/tenant_admin"]);
+    ({ acmeAdmin, acmeOperator, acmeViewer, globexAdmin } = await seedTwoTenants(api));
     for (const clientId of ["d-1", "d-2", "d-3"]) {
       const r = await api.call("POST", "/api/v1/tenants/acme/devices", { token: acmeAdmin, body: { clientId } });
       acmeDevices.push(r.body.id);

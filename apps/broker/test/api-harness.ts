@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
 import pino from "pino";
-import { startKeycloakLikeProvider, type KeycloakLikeProvider } from "@halyard/oidc-testing";
+import { startKeycloakLikeProvider, type KeycloakLikeClient, type KeycloakLikeProvider } from "@halyard/oidc-testing";
 import { startBroker, type RunningBroker } from "../src/bootstrap.ts";
 import { loadConfig } from "../src/config/config.ts";
 
@@ -53,10 +53,15 @@ async function createDatabase(): Promise<{ url: string; drop(): Promise<void> }>
   };
 }
 
-export async function startApi(db: DbKind, env: Record<string, string> = {}): Promise<Api> {
+export interface ApiOptions {
+  /** More clients of the OIDC provider, e.g. a confidential client with service accounts and a `tenant` claim. */
+  oidcClients?: KeycloakLikeClient[];
+}
+
+export async function startApi(db: DbKind, env: Record<string, string> = {}, opts: ApiOptions = {}): Promise<Api> {
   const oidc = await startKeycloakLikeProvider({
     users: [],
-    clients: [{ clientId: "halyard-console", publicClient: true, redirectUris: ["http://127.0.0.1/cb"] }],
+    clients: [{ clientId: "halyard-console", publicClient: true, redirectUris: ["http://127.0.0.1/cb"] }, ...(opts.oidcClients ?? [])],
   });
   const dataDir = mkdtempSync(path.join(tmpdir(), "halyard-api-"));
   const database = db === "postgres" ? await createDatabase() : undefined;
@@ -105,5 +110,26 @@ export async function startApi(db: DbKind, env: Record<string, string> = {}): Pr
       await database?.drop();
       rmSync(dataDir, { recursive: true, force: true });
     },
+  };
+}
+
+export interface TwoTenants {
+  acmeAdmin: string;
+  acmeOperator: string;
+  acmeViewer: string;
+  globexAdmin: string;
+}
+
+/** The fixture most API suites share: tenants acme and globex, and OIDC users with each acme role plus a globex admin. */
+export async function seedTwoTenants(api: Api): Promise<TwoTenants> {
+  for (const slug of ["acme", "globex"]) {
+    const r = await api.call("POST", "/api/v1/tenants", { token: api.admin, body: { slug, name: slug } });
+    if (r.status !== 201) throw new Error(`creating tenant ${slug}: ${r.status} ${JSON.stringify(r.body)}`);
+  }
+  return {
+    acmeAdmin: await api.userToken("alice", ["/tenants/acme/tenant_admin"]),
+    acmeOperator: await api.userToken("otto", ["/tenants/acme/tenant_operator"]),
+    acmeViewer: await api.userToken("vera", ["/tenants/acme/tenant_viewer"]),
+    globexAdmin: await api.userToken("gina", ["/tenants/globex/tenant_admin"]),
   };
 }

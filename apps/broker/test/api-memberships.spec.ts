@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { schemas } from "@halyard/api-contract";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DatabaseService } from "../src/modules/database/database.service.ts";
-import { DB_KINDS, startApi, type Api } from "./api-harness.ts";
+import { DB_KINDS, seedTwoTenants, startApi, type Api } from "./api-harness.ts";
 
 /**
  * Tenant memberships through the admin API: tenant admins add people by OIDC
@@ -31,13 +31,7 @@ describe.each(DB_KINDS)("admin API: tenant memberships (%s database)", (db) => {
 
   beforeAll(async () => {
     api = await startApi(db);
-    for (const slug of ["acme", "globex"]) {
-      expect((await api.call("POST", "/api/v1/tenants", { token: api.admin, body: { slug, name: slug } })).status).toBe(201);
-    }
-    acmeAdmin = await api.userToken("alice", ["/tenants/acme/tenant_admin"]);
-    acmeOperator = await api.userToken("otto", ["/tenants/acme/tenant_operator"]);
-    acmeViewer = await api.userToken("vera", ["/tenants/acme/tenant_viewer"]);
-    globexAdmin = await api.userToken("gina", ["/tenants/globex/tenant_admin"]);
+    ({ acmeAdmin, acmeOperator, acmeViewer, globexAdmin } = await seedTwoTenants(api));
     // Sign-ins create the users' rows (AuthService.upsertOidc).
     for (const t of [acmeAdmin, acmeOperator, acmeViewer, globexAdmin]) expect((await api.call("GET", "/api/v1/me", { token: t })).status).toBe(200);
   }, 60_000);

@@ -1,7 +1,7 @@
 import { schemas } from "@halyard/api-contract";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DatabaseService, type ChangeEvent } from "../src/modules/database/database.service.ts";
-import { DB_KINDS, startApi, type Api } from "./api-harness.ts";
+import { DB_KINDS, seedTwoTenants, startApi, type Api } from "./api-harness.ts";
 
 type Rule = { id: string; effect: string; action: string; topicFilter: string; priority: number };
 
@@ -34,13 +34,7 @@ describe.each(DB_KINDS)("admin API: roles and topic rules (%s database)", (db) =
     // Set, not left to the default (1 MB): 10,000 rules are ~740 kB of JSON, and the 413 case sends 2.2 MB.
     api = await startApi(db, { HALYARD_API_BODY_LIMIT: "2mb" });
     api.broker.app.get(DatabaseService).onChange((e) => events.push(e));
-    for (const slug of ["acme", "globex"]) {
-      expect((await api.call("POST", "/api/v1/tenants", { token: api.admin, body: { slug, name: slug } })).status).toBe(201);
-    }
-    acmeAdmin = await api.userToken("alice", ["/tenants/acme/tenant_admin"]);
-    acmeOperator = await api.userToken("otto", ["/tenants/acme/tenant_operator"]);
-    acmeViewer = await api.userToken("vera", ["/tenants/acme/tenant_viewer"]);
-    globexAdmin = await api.userToken("gina", ["/tenants/globex/tenant_admin"]);
+    ({ acmeAdmin, acmeOperator, acmeViewer, globexAdmin } = await seedTwoTenants(api));
     acmeId = (await api.call("GET", "/api/v1/tenants/acme", { token: acmeAdmin })).body.id;
   }, 60_000);
   afterAll(async () => api?.close());
