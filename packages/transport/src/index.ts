@@ -1,4 +1,4 @@
-export type { ConnectionHandler, Listener, TransportInfo } from "./types.ts";
+export type { ConnectionHandler, Listener, SecureListener, TlsMaterial, TransportInfo } from "./types.ts";
 export { listenTcp, type TcpListenerOptions } from "./tcp-listener.ts";
 export { listenTls, type TlsListenerOptions } from "./tls-listener.ts";
 export { listenWs, type WsListenerOptions } from "./ws-listener.ts";

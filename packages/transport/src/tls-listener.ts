@@ -1,31 +1,34 @@
 import { once } from "node:events";
 import tls from "node:tls";
 import { serverListener } from "./tcp-listener.ts";
-import type { ConnectionHandler, Listener } from "./types.ts";
+import type { ConnectionHandler, SecureListener, TlsMaterial } from "./types.ts";
 
-export interface TlsListenerOptions {
+export interface TlsListenerOptions extends TlsMaterial {
   host: string;
   port: number;
-  cert: Buffer;
-  key: Buffer;
-  /** CA bundle for client certificates; when set, clients may present one. */
-  ca?: Buffer;
   /** Reject clients without a certificate signed by `ca`. */
   requireClientCert?: boolean;
   onConnection: ConnectionHandler;
 }
 
-/** MQTT over TLS. Client certificates are requested when a CA is configured. */
-export async function listenTls(opts: TlsListenerOptions): Promise<Listener> {
+/** `setSecureContext` resets every option it is not given, so the fixed ones go with each call. */
+const FIXED = { minVersion: "TLSv1.2" } as const;
+
+/**
+ * MQTT over TLS. Whenever a CA bundle is given, clients are asked for a
+ * certificate but not refused without one (unless `requireClientCert`): the
+ * engine learns whether it chains to the bundle (`authorized`) and decides.
+ */
+export async function listenTls(opts: TlsListenerOptions): Promise<SecureListener> {
   const sockets = new Set<tls.TLSSocket>();
   const server = tls.createServer(
     {
+      ...FIXED,
       cert: opts.cert,
       key: opts.key,
       ca: opts.ca,
-      requestCert: opts.ca !== undefined,
+      requestCert: requestCert(opts, opts.ca),
       rejectUnauthorized: opts.requireClientCert === true,
-      minVersion: "TLSv1.2",
     },
     (socket) => {
       socket.setNoDelay(true);
@@ -44,5 +47,17 @@ export async function listenTls(opts: TlsListenerOptions): Promise<Listener> {
   );
   server.listen(opts.port, opts.host);
   await Promise.race([once(server, "listening"), once(server, "error").then(([err]) => Promise.reject(err))]);
-  return serverListener("tls", server, sockets);
+  return {
+    ...serverListener("tls", server, sockets),
+    reload(material) {
+      server.setSecureContext({ ...FIXED, cert: material.cert, key: material.key, ca: material.ca });
+      // Not in the typings, but what Node reads for each new connection: a CA
+      // bundle that appears later (a tenant's first CA) must start the requests.
+      (server as tls.Server & { requestCert: boolean }).requestCert = requestCert(opts, material.ca);
+    },
+  };
+}
+
+function requestCert(opts: TlsListenerOptions, ca: Buffer | undefined): boolean {
+  return opts.requireClientCert === true || ca !== undefined;
 }

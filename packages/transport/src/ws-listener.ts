@@ -4,7 +4,7 @@ import https from "node:https";
 import type net from "node:net";
 import { createWebSocketStream, WebSocketServer } from "ws";
 import { serverListener } from "./tcp-listener.ts";
-import type { ConnectionHandler, Listener } from "./types.ts";
+import type { ConnectionHandler, Listener, SecureListener, TlsMaterial } from "./types.ts";
 
 export interface WsListenerOptions {
   host: string;
@@ -12,7 +12,7 @@ export interface WsListenerOptions {
   /** HTTP path of the endpoint, `/mqtt` by convention. */
   path: string;
   /** Serve WSS when a certificate is given. */
-  tls?: { cert: Buffer; key: Buffer; ca?: Buffer };
+  tls?: TlsMaterial;
   /** Largest WebSocket message accepted (bounds memory before MQTT sees the bytes). */
   maxPayload: number;
   onConnection: ConnectionHandler;
@@ -22,8 +22,11 @@ export interface WsListenerOptions {
  * MQTT over WebSocket [MQTT-6.0.0]: binary frames carry the MQTT byte stream
  * and the `mqtt` subprotocol is selected [MQTT-6.0.0-3]. The socket is
  * adapted to a duplex stream so the engine sees the same thing as over TCP.
+ * With `tls` it is WSS, and its certificate can be reloaded.
  */
-export async function listenWs(opts: WsListenerOptions): Promise<Listener> {
+export async function listenWs(opts: WsListenerOptions & { tls: TlsMaterial }): Promise<SecureListener>;
+export async function listenWs(opts: WsListenerOptions): Promise<Listener>;
+export async function listenWs(opts: WsListenerOptions): Promise<Listener | SecureListener> {
   const server = opts.tls ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key, ca: opts.tls.ca }) : http.createServer();
   server.on("request", (_req, res) => {
     res.writeHead(426, { "content-type": "text/plain" }).end("MQTT over WebSocket: upgrade required\n");
@@ -52,12 +55,17 @@ export async function listenWs(opts: WsListenerOptions): Promise<Listener> {
   server.listen(opts.port, opts.host);
   await Promise.race([once(server, "listening"), once(server, "error").then(([err]) => Promise.reject(err))]);
   const base = serverListener(transport, server, sockets);
-  return {
+  const listener: Listener = {
     ...base,
     close: async () => {
       wss.close();
       server.closeAllConnections?.();
       await base.close();
     },
+  };
+  if (!(server instanceof https.Server)) return listener;
+  return {
+    ...listener,
+    reload: (material: TlsMaterial) => server.setSecureContext({ cert: material.cert, key: material.key, ca: material.ca }),
   };
 }

@@ -13,6 +13,10 @@ export interface TestPki {
   /** A client certificate from an unrelated CA. */
   strangerCert: Buffer;
   strangerKey: Buffer;
+  /** A second server certificate (same names, signed by `otherCa`), to reload to. */
+  otherCa: Buffer;
+  nextServerCert: Buffer;
+  nextServerKey: Buffer;
 }
 
 function openssl(args: string[], cwd: string): void {
@@ -36,6 +40,7 @@ export function makePki(): TestPki {
   issue("server", "localhost", "ca", "server.ext");
   issue("client", "device-1", "ca");
   issue("stranger", "device-1", "other-ca");
+  issue("server-next", "localhost", "other-ca", "server.ext");
   const read = (f: string) => readFileSync(path.join(dir, f));
   return {
     dir,
@@ -46,5 +51,8 @@ export function makePki(): TestPki {
     clientKey: read("client.key"),
     strangerCert: read("stranger.pem"),
     strangerKey: read("stranger.key"),
+    otherCa: read("other-ca.pem"),
+    nextServerCert: read("server-next.pem"),
+    nextServerKey: read("server-next.key"),
   };
 }

@@ -14,13 +14,18 @@ export interface TenantHint {
   source: "certificate" | "sni" | "username" | "token";
 }
 
+/** Tenant slugs are DNS labels (see the API's `slug`); anything else names no tenant. */
+export function isTenantSlug(s: string): boolean {
+  return s.length <= 63 && /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/.test(s);
+}
+
 export function tenantFromSni(servername: string | undefined, domain: string | undefined): string | undefined {
   if (!servername || !domain) return undefined;
   const suffix = "." + domain.toLowerCase();
   const host = servername.toLowerCase();
   if (!host.endsWith(suffix)) return undefined;
   const label = host.slice(0, -suffix.length);
-  return /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/.test(label) ? label : undefined;
+  return isTenantSlug(label) ? label : undefined;
 }
 
 /** Splits `user@tenant` at the LAST separator (usernames may not contain it; see the credentials API). */

@@ -2,6 +2,7 @@ import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { CompiledAcl } from "@halyard/acl";
 import { verifyPassword } from "../../modules/auth/secrets.ts";
 import type { DatabaseService } from "../../modules/database/database.service.ts";
+import { isTenantSlug } from "./identity.ts";
 import type { TenantDirectoryRepository } from "./tenant-directory.repository.ts";
 
 export interface TenantEntry {
@@ -32,6 +33,22 @@ export interface CredentialEntry {
 type Cached<T> = T | null;
 
 /**
+ * Misses are cached only while a cache is smaller than this: names made up by
+ * clients (`x@random`) must not grow it without bound.
+ */
+const MAX_CACHED = 50_000;
+
+/**
+ * A tenant found missing is believed missing this long. Creating a tenant
+ * publishes no change event, so a miss cached for good would keep a tenant
+ * created (or re-created) after a device's failed attempt unreachable.
+ */
+const TENANT_MISS_TTL_MS = 2_000;
+
+/** Postgres text cannot hold U+0000; such a name matches nothing (and must not reach a query). */
+const NUL = "\u0000";
+
+/**
  * Cached view of what the broker asks the control plane at CONNECT and for
  * authorization. Nothing is loaded up front and nothing polls: entries are
  * read on first use and dropped when the change feed says they changed.
@@ -46,6 +63,10 @@ export class TenantDirectory {
   private readonly credentials = new Map<string, Cached<CredentialEntry>>();
   private readonly verified = new Map<string, Buffer>();
   private readonly acls = new Map<string, CompiledAcl>();
+  /** Slug of every tenant ever found, by id; kept across invalidations (a deleted tenant's is needed). */
+  private readonly slugs = new Map<string, string>();
+  /** When each cached tenant miss stops counting. */
+  private readonly tenantMissUntil = new Map<string, number>();
   private readonly hmacKey = randomBytes(32);
 
   constructor(
@@ -54,8 +75,9 @@ export class TenantDirectory {
   ) {}
 
   async tenant(slug: string): Promise<TenantEntry | null> {
+    if (!isTenantSlug(slug)) return null;
     const cached = this.tenants.get(slug);
-    if (cached !== undefined) return cached;
+    if (cached || (cached === null && (this.tenantMissUntil.get(slug) ?? 0) > Date.now())) return cached;
     const t = await this.repo.tenantBySlug(this.database.db, slug);
     const entry: TenantEntry | null = t
       ? {
@@ -73,11 +95,20 @@ export class TenantDirectory {
           },
         }
       : null;
-    this.tenants.set(slug, entry);
+    if (entry || this.tenants.size < MAX_CACHED) this.tenants.set(slug, entry);
+    if (entry) this.slugs.set(entry.id, entry.slug);
+    if (entry) this.tenantMissUntil.delete(slug);
+    else this.tenantMissUntil.set(slug, Date.now() + TENANT_MISS_TTL_MS);
     return entry;
   }
 
+  /** The slug a tenant had when this process last found it (it may since have been deleted). */
+  slugOf(tenantId: string): string | undefined {
+    return this.slugs.get(tenantId);
+  }
+
   async credential(tenantId: string, username: string): Promise<CredentialEntry | null> {
+    if (username.includes(NUL)) return null;
     const key = `${tenantId}\u0000${username}`;
     const cached = this.credentials.get(key);
     if (cached !== undefined) return cached;
@@ -92,7 +123,7 @@ export class TenantDirectory {
           expiresAt: c.expiresAt?.getTime(),
         }
       : null;
-    this.credentials.set(key, entry);
+    if (entry || this.credentials.size < MAX_CACHED) this.credentials.set(key, entry);
     return entry;
   }
 
@@ -106,7 +137,8 @@ export class TenantDirectory {
     return ok;
   }
 
-  device(tenantId: string, clientId: string) {
+  async device(tenantId: string, clientId: string) {
+    if (clientId.includes(NUL)) return null;
     return this.repo.device(this.database.db, tenantId, clientId);
   }
 
@@ -127,8 +159,13 @@ export class TenantDirectory {
   // ---- invalidation (from the change feed) ----------------------------------------
 
   forgetTenant(slug: string | undefined): void {
-    if (slug) this.tenants.delete(slug);
-    else this.tenants.clear();
+    if (slug) {
+      this.tenants.delete(slug);
+      this.tenantMissUntil.delete(slug);
+    } else {
+      this.tenants.clear();
+      this.tenantMissUntil.clear();
+    }
   }
 
   forgetDevice(deviceId: string): void {

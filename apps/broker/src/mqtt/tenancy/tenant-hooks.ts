@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { CompiledAcl } from "@halyard/acl";
 import { ReasonCode, parseSharedFilter, type AuthenticateRequest, type AuthenticateResult, type Broker, type BrokerHooks, type ClientInfo, type Message, type QoS } from "@halyard/engine";
 import type { Logger } from "pino";
-import type { OidcVerifier } from "../../modules/auth/oidc-verifier.ts";
+import { IdentityProviderUnavailableError, type OidcVerifier } from "../../modules/auth/oidc-verifier.ts";
 import type { ChangeEvent } from "../../modules/database/database.service.ts";
 import { looksLikeJwt, splitUsername, tenantFromSni, type TenantHint } from "./identity.ts";
 import type { TenantDirectory, TenantEntry } from "./tenant-directory.ts";
@@ -34,17 +34,34 @@ export interface DeviceAttributes {
   slug: string;
   deviceId: string;
   clientId: string;
+  /**
+   * `${username}` in topic rules: the credential's username, or the client id
+   * when a certificate or token authenticated the device (a username the
+   * client merely sent alongside proves nothing).
+   */
   username: string;
   credentialId: string | undefined;
   certificateFingerprint: string | undefined;
   /** Replaced when the device's roles change (see revalidate). */
   acl: CompiledAcl;
+  /**
+   * Check every delivery against `acl`, not only when it has subscribe
+   * denies: set when the resumed session held subscriptions the device may no
+   * longer make, so messages queued for them are not sent either.
+   */
+  recheckDeliveries?: boolean;
+  /** The connection-quota slot taken at CONNECT (see reserveConnection). */
+  reservation?: number;
 }
 
 type Refusal = { ok: false; reasonCode: number; reasonString?: string };
 const refuse = (reasonCode: number, reasonString?: string): Refusal => ({ ok: false, reasonCode, ...(reasonString ? { reasonString } : {}) });
 
 const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
+/** How long a connection-quota slot taken at CONNECT is held for a CONNACK that never comes. */
+const RESERVATION_MS = 10_000;
+/** How long failed attempts count against a source or username. */
+const FAILURE_WINDOW_MS = 60_000;
 
 function device(client: ClientInfo): DeviceAttributes | undefined {
   return client.attributes.tenantId ? (client.attributes as unknown as DeviceAttributes) : undefined;
@@ -76,11 +93,12 @@ export class TenantHooks implements BrokerHooks {
   // ---- CONNECT -----------------------------------------------------------------------
 
   async authenticate(req: AuthenticateRequest): Promise<AuthenticateResult> {
-    const source = `addr:${req.remoteAddress ?? "?"}`;
-    if (this.tooManyFailures(source)) return refuse(ReasonCode.ConnectionRateExceeded, "too many failed attempts");
+    const keys = [`addr:${req.remoteAddress ?? "?"}`, ...(req.username !== undefined ? [`user:${req.username}`] : [])];
+    if (keys.some((k) => this.tooManyFailures(k))) return refuse(ReasonCode.ConnectionRateExceeded, "too many failed attempts");
     try {
-      const result = await this.resolve(req);
-      if (!result.ok) this.fail(source, req, result.reasonCode);
+      const resolved: { slug?: string } = {};
+      const result = await this.resolve(req, resolved);
+      if (!result.ok) this.fail(keys, result.reasonCode, resolved.slug);
       return result;
     } catch (err) {
       this.logger.error({ err, clientId: req.clientId }, "authentication failed unexpectedly");
@@ -88,7 +106,8 @@ export class TenantHooks implements BrokerHooks {
     }
   }
 
-  private async resolve(req: AuthenticateRequest): Promise<AuthenticateResult> {
+  /** `resolved.slug` is set once the client's tenant is known to exist, so failures are counted against it. */
+  private async resolve(req: AuthenticateRequest, resolved: { slug?: string }): Promise<AuthenticateResult> {
     const hints: TenantHint[] = [];
     const transport = req.transport as { peerCertificate?: Buffer; authorized?: boolean; servername?: string };
     let cert: Awaited<ReturnType<TenantDirectory["certificate"]>> | undefined;
@@ -104,23 +123,38 @@ export class TenantHooks implements BrokerHooks {
     if (split) hints.push({ slug: split.slug, source: "username" });
     const jwt = looksLikeJwt(req.password);
     let tokenTenant: string | undefined;
+    // A password shaped like a JWT that does not verify may still be a plain password (`a.b.c`);
+    // this is the answer when it is not one either.
+    let tokenRefusal: Refusal | undefined;
     if (jwt && this.tokens) {
       try {
         const principal = await this.tokens.verify(jwt);
         tokenTenant = principal.tenantClaim;
         if (tokenTenant) hints.push({ slug: tokenTenant, source: "token" });
-      } catch {
-        return refuse(ReasonCode.BadUserNameOrPassword, "token rejected");
+      } catch (err) {
+        tokenRefusal =
+          err instanceof IdentityProviderUnavailableError
+            ? refuse(ReasonCode.ServerUnavailable, "identity provider unavailable")
+            : refuse(ReasonCode.BadUserNameOrPassword, "token rejected");
       }
     }
 
-    if (hints.length === 0) return this.anonymous(req);
+    if (hints.length === 0) {
+      if (tokenRefusal) return tokenRefusal;
+      // A certificate that verified against no trusted CA, or names no device, is refused
+      // rather than ignored: its client meant to authenticate, not to be anonymous.
+      if (transport.peerCertificate) return refuse(ReasonCode.NotAuthorized, "client certificate not accepted");
+      return this.anonymous(req);
+    }
     const slug = (hints[0] as TenantHint).slug;
     if (hints.some((h) => h.slug !== slug)) return refuse(ReasonCode.NotAuthorized, "the client names more than one tenant");
     const tenant = await this.directory.tenant(slug);
-    if (!tenant) return refuse(ReasonCode.BadUserNameOrPassword);
+    if (!tenant) return tokenRefusal ?? refuse(ReasonCode.BadUserNameOrPassword);
+    resolved.slug = slug;
     if (!tenant.active) return refuse(ReasonCode.NotAuthorized, "tenant suspended");
     this.quotaCache.set(slug, tenant);
+    // With the tenant named by SNI (or a certificate), the username is the credential's as it stands.
+    const login = split ? split.username : req.username;
 
     let dev: { deviceId: string; clientId: string; username: string; credentialId?: string } | undefined;
     if (cert) {
@@ -128,30 +162,39 @@ export class TenantHooks implements BrokerHooks {
       if (cert.revokedAt || cert.authority.revokedAt) return refuse(ReasonCode.NotAuthorized, "certificate revoked");
       if (cert.notBefore.getTime() > now || cert.notAfter.getTime() < now) return refuse(ReasonCode.NotAuthorized, "certificate not valid now");
       if (!cert.device.enabled) return refuse(ReasonCode.NotAuthorized, "device disabled");
-      dev = { deviceId: cert.device.id, clientId: cert.device.clientId, username: req.username ?? cert.device.clientId };
+      dev = { deviceId: cert.device.id, clientId: cert.device.clientId, username: cert.device.clientId };
     } else if (tokenTenant) {
       const d = await this.directory.device(tenant.id, req.clientId);
       if (!d || !d.enabled) return refuse(ReasonCode.NotAuthorized, "no such device");
-      dev = { deviceId: d.id, clientId: d.clientId, username: req.username ?? d.clientId };
-    } else if (split && req.password) {
-      const entry = await this.directory.credential(tenant.id, split.username);
-      if (!entry || !entry.usable || (entry.expiresAt !== undefined && entry.expiresAt <= Date.now())) return refuse(ReasonCode.BadUserNameOrPassword);
-      if (!(await this.directory.checkPassword(entry, req.password))) return refuse(ReasonCode.BadUserNameOrPassword);
-      dev = { deviceId: entry.deviceId, clientId: entry.clientId, username: split.username, credentialId: entry.credentialId };
+      dev = { deviceId: d.id, clientId: d.clientId, username: d.clientId };
+    } else if (login && req.password) {
+      const entry = await this.directory.credential(tenant.id, login);
+      const refused = tokenRefusal ?? refuse(ReasonCode.BadUserNameOrPassword);
+      if (!entry || !entry.usable || (entry.expiresAt !== undefined && entry.expiresAt <= Date.now())) return refused;
+      if (!(await this.directory.checkPassword(entry, req.password))) return refused;
+      dev = { deviceId: entry.deviceId, clientId: entry.clientId, username: login, credentialId: entry.credentialId };
     } else {
-      return refuse(ReasonCode.BadUserNameOrPassword);
+      return tokenRefusal ?? refuse(ReasonCode.BadUserNameOrPassword);
     }
 
     // A credential or certificate is a device's: it cannot connect as another client id.
     if (!req.clientIdAssigned && req.clientId !== dev.clientId) return refuse(ReasonCode.ClientIdentifierNotValid, "client id does not match the device");
     if (req.clientIdAssigned) return refuse(ReasonCode.ClientIdentifierNotValid, "devices must send their client id");
 
-    const counters = this.stats.of(slug);
-    if (tenant.quotas.maxConnections !== null && counters.connections >= tenant.quotas.maxConnections) {
-      counters.deny("quota-connections");
-      return refuse(ReasonCode.QuotaExceeded, "tenant connection quota reached");
-    }
     const acl = await this.directory.acl(tenant.id, dev.deviceId, dev.clientId, dev.username);
+    // Checked and reserved with no await before the answer, so simultaneous CONNECTs cannot all pass.
+    // A device replacing its own live connection (takeover) takes no new slot.
+    const counters = this.stats.of(slug);
+    const sessionKey = `${slug}/\u0000${dev.clientId}`;
+    let reservation: number | undefined;
+    if (tenant.quotas.maxConnections !== null && !this.broker?.connected.has(sessionKey)) {
+      if (counters.connections + this.reservedConnections(slug) >= tenant.quotas.maxConnections) {
+        counters.deny("quota-connections");
+        return refuse(ReasonCode.QuotaExceeded, "tenant connection quota reached");
+      }
+      reservation = this.reserveConnection(slug);
+    }
+    const recheckDeliveries = this.dropForbiddenSubscriptions(sessionKey, slug, acl);
     const attributes: DeviceAttributes = {
       tenantId: tenant.id,
       slug,
@@ -161,6 +204,8 @@ export class TenantHooks implements BrokerHooks {
       credentialId: dev.credentialId,
       certificateFingerprint: cert ? fingerprint : undefined,
       acl,
+      ...(recheckDeliveries ? { recheckDeliveries } : {}),
+      ...(reservation !== undefined ? { reservation } : {}),
     };
     return {
       ok: true,
@@ -186,21 +231,34 @@ export class TenantHooks implements BrokerHooks {
     const now = Date.now();
     const list = this.failures.get(key);
     if (!list) return false;
-    while (list.length > 0 && (list[0] as number) < now - 60_000) list.shift();
+    while (list.length > 0 && (list[0] as number) < now - FAILURE_WINDOW_MS) list.shift();
     if (list.length === 0) this.failures.delete(key);
     return list.length >= this.options.maxAuthFailuresPerMinute;
   }
 
-  private fail(source: string, req: AuthenticateRequest, reasonCode: number): void {
-    if (reasonCode === ReasonCode.ConnectionRateExceeded) return;
+  private lastSweep = 0;
+
+  /**
+   * Counts a failure against the source address and the username. Our own
+   * trouble (store or identity provider down) is not the client's failure.
+   * Only a tenant that exists gets a counter: names made up by a client must
+   * not grow the per-tenant stats.
+   */
+  private fail(keys: string[], reasonCode: number, slug: string | undefined): void {
+    // Nor is a tenant's quota: one tenant at its limit must not get another tenant's devices refused.
+    if (reasonCode === ReasonCode.ConnectionRateExceeded || reasonCode === ReasonCode.ServerUnavailable || reasonCode === ReasonCode.QuotaExceeded) return;
     const now = Date.now();
-    for (const key of [source, `user:${req.username ?? ""}`]) {
+    for (const key of keys) {
       const list = this.failures.get(key) ?? [];
       list.push(now);
       this.failures.set(key, list);
     }
-    const split = splitUsername(req.username, this.options.usernameSeparator);
-    if (split) this.stats.of(split.slug).authFailures++;
+    if (slug) this.stats.of(slug).authFailures++;
+    // Keys are pruned when looked at again; ones never seen again go here, at most once a window.
+    if (now - this.lastSweep > FAILURE_WINDOW_MS) {
+      this.lastSweep = now;
+      for (const [key, list] of this.failures) if ((list[list.length - 1] ?? 0) < now - FAILURE_WINDOW_MS) this.failures.delete(key);
+    }
   }
 
   // ---- authorization ---------------------------------------------------------------
@@ -250,17 +308,42 @@ export class TenantHooks implements BrokerHooks {
     const max = tenant?.quotas.maxSubscriptionsPerClient;
     if (max !== null && max !== undefined && this.broker) {
       const session = this.broker.sessions.get(`${client.mountPoint}\u0000${client.clientId}`);
-      if (session && session.subscriptions.size >= max && !session.subscriptions.has(client.mountPoint + filter)) {
-        counters.deny("quota-subscriptions");
-        return ReasonCode.QuotaExceeded;
+      // The id the session keeps it under (Broker#subscribe): replacing a subscription is not a new one.
+      const id = shared && shared !== "invalid" ? `$share/${shared.group}/${client.mountPoint}${shared.filter}` : client.mountPoint + filter;
+      if (!session?.subscriptions.has(id)) {
+        // Every filter of one SUBSCRIBE is authorized before any is added: count those granted so far too.
+        const batch = this.subscribeBatch(client);
+        let pending = 0;
+        for (const k of batch) if (!session?.subscriptions.has(k)) pending++;
+        if ((session?.subscriptions.size ?? 0) + pending >= max) {
+          counters.deny("quota-subscriptions");
+          return ReasonCode.QuotaExceeded;
+        }
+        batch.add(id);
       }
     }
     return qos;
   }
 
+  /** New subscriptions granted to a client in the SUBSCRIBE being authorized right now. */
+  private readonly batches = new WeakMap<ClientInfo, Set<string>>();
+  private subscribeBatch(client: ClientInfo): Set<string> {
+    let batch = this.batches.get(client);
+    if (!batch) {
+      const created = new Set<string>();
+      batch = created;
+      this.batches.set(client, created);
+      // The engine authorizes a SUBSCRIBE's filters synchronously, then adds them: done by the next microtask.
+      queueMicrotask(() => {
+        if (this.batches.get(client) === created) this.batches.delete(client);
+      });
+    }
+    return batch;
+  }
+
   authorizeDeliver(client: ClientInfo, topic: string): boolean {
     const dev = device(client);
-    if (!dev || !dev.acl.hasSubscribeDenies) return true;
+    if (!dev || !(dev.acl.hasSubscribeDenies || dev.recheckDeliveries)) return true;
     if (dev.acl.deliver(topic).allowed) return true;
     this.stats.of(dev.slug).deny("deliver");
     return false;
@@ -290,7 +373,50 @@ export class TenantHooks implements BrokerHooks {
 
   onClientConnected(client: ClientInfo): void {
     const dev = device(client);
-    if (dev) this.stats.of(dev.slug).connections++;
+    if (!dev) return;
+    this.stats.of(dev.slug).connections++;
+    if (dev.reservation !== undefined) this.reservations.get(dev.slug)?.delete(dev.reservation);
+  }
+
+  /** Connection-quota slots taken by CONNECTs authenticated but not yet connected: token -> deadline. */
+  private readonly reservations = new Map<string, Map<number, number>>();
+  private nextReservation = 0;
+
+  private reservedConnections(slug: string): number {
+    const slots = this.reservations.get(slug);
+    if (!slots) return 0;
+    const now = Date.now();
+    for (const [token, deadline] of slots) if (deadline <= now) slots.delete(token);
+    if (slots.size === 0) this.reservations.delete(slug);
+    return slots.size;
+  }
+
+  private reserveConnection(slug: string): number {
+    const token = ++this.nextReservation;
+    let slots = this.reservations.get(slug);
+    if (!slots) this.reservations.set(slug, (slots = new Map()));
+    slots.set(token, Date.now() + RESERVATION_MS);
+    return token;
+  }
+
+  /**
+   * Subscriptions a resumed session holds that the device's permissions no
+   * longer allow (changed while it was offline, or the reason it was
+   * disconnected with 0x87) are removed before the session is resumed.
+   * Returns whether any were, so deliveries already queued for them are
+   * checked too.
+   */
+  private dropForbiddenSubscriptions(sessionKey: string, slug: string, acl: CompiledAcl): boolean {
+    const broker = this.broker;
+    const session = broker?.sessions.get(sessionKey);
+    if (!broker || !session) return false;
+    let dropped = false;
+    for (const [id, sub] of [...session.subscriptions]) {
+      if (acl.subscribe(sub.filter.slice(slug.length + 1)).allowed) continue;
+      broker.unsubscribe(session, id);
+      dropped = true;
+    }
+    return dropped;
   }
 
   onClientDisconnected(client: ClientInfo): void {
@@ -334,11 +460,14 @@ export class TenantHooks implements BrokerHooks {
    */
   async onChange(event: ChangeEvent): Promise<void> {
     switch (event.kind) {
-      case "tenant":
+      case "tenant": {
+        const slug = this.directory.slugOf(event.tenantId);
         this.directory.forgetTenant(undefined);
         this.quotaCache.clear();
         this.buckets.clear();
+        if (await this.purgeIfDeleted(event.tenantId, slug)) return;
         break;
+      }
       case "device":
         if (event.id) this.directory.forgetDevice(event.id);
         break;
@@ -364,6 +493,52 @@ export class TenantHooks implements BrokerHooks {
       if (verdict === "revoked") channel.disconnect(ReasonCode.AdministrativeAction, "access revoked");
       else if (verdict === "denied") channel.disconnect(ReasonCode.NotAuthorized, "permissions changed");
     }
+  }
+
+  /**
+   * Topics are mounted under the slug, so a tenant deleted and created again
+   * with the same slug would inherit the old one's sessions, queues, wills and
+   * retained messages. When a tenant is gone, all of that goes too: its
+   * devices are disconnected (0x98) without their wills, and its sessions and
+   * retained messages are deleted. The slug comes from the directory; if this
+   * process never looked the tenant up, every slug holding sessions is checked.
+   */
+  private async purgeIfDeleted(tenantId: string, known: string | undefined): Promise<boolean> {
+    const broker = this.broker;
+    if (!broker) return false;
+    const candidates = known ? [known] : this.slugsWithSessions();
+    let purged = false;
+    for (const slug of candidates) {
+      const tenant = await this.directory.tenant(slug);
+      if (tenant && (known === undefined || tenant.id === tenantId)) continue;
+      const mount = slug + "/";
+      for (const channel of [...broker.clients()]) {
+        if (channel.client?.mountPoint !== mount) continue;
+        channel.will = undefined;
+        if (channel.session) channel.session.expiryInterval = 0;
+        channel.disconnect(ReasonCode.AdministrativeAction, "tenant deleted");
+      }
+      for (const session of [...broker.sessions.values()]) {
+        if (!session.key.startsWith(mount + "\u0000") || session.owner) continue;
+        broker.cancelWill(session.key);
+        broker.endSession(session);
+      }
+      for (const message of broker.retained.match(mount + "#")) broker.retained.set(message.topic, null);
+      this.logger.info({ slug, tenantId }, "tenant deleted: its sessions and retained messages were removed");
+      // Forget the miss just cached: a tenant created again under this slug must be found at once.
+      this.directory.forgetTenant(slug);
+      purged = true;
+    }
+    return purged;
+  }
+
+  private slugsWithSessions(): string[] {
+    const slugs = new Set<string>();
+    for (const key of this.broker?.sessions.keys() ?? []) {
+      const end = key.indexOf("/\u0000");
+      if (end > 0 && key.slice(0, end + 1) !== ANONYMOUS_MOUNT) slugs.add(key.slice(0, end));
+    }
+    return [...slugs];
   }
 
   private async revalidate(dev: DeviceAttributes): Promise<"ok" | "revoked" | "denied"> {

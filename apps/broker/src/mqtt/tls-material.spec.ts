@@ -1,0 +1,130 @@
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import type { SecureListener, TlsMaterial } from "@halyard/transport";
+import pino from "pino";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createAuthority, type AuthorityMaterial } from "../modules/certificates/pki.ts";
+import { TlsMaterialSource } from "./tls-material.ts";
+
+/** A self-signed certificate and its key serve as well as any server pair for these checks. */
+const pair = (name: string) => createAuthority({ tenantSlug: "test", name, validityDays: 1 });
+
+function recorder(): SecureListener & { reloads: TlsMaterial[] } {
+  const reloads: TlsMaterial[] = [];
+  return { name: "fake", port: 0, close: async () => undefined, reload: (m) => void reloads.push(m), reloads };
+}
+
+async function eventually(check: () => boolean, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe("TlsMaterialSource", () => {
+  let a: AuthorityMaterial;
+  let b: AuthorityMaterial;
+  let tenantCa: AuthorityMaterial;
+  let dir: string;
+  let sources: TlsMaterialSource[] = [];
+  const files = () => ({ certFile: path.join(dir, "tls.crt"), keyFile: path.join(dir, "tls.key"), caFile: undefined as string | undefined });
+  const write = (m: AuthorityMaterial) => {
+    writeFileSync(files().certFile, m.certificatePem);
+    writeFileSync(files().keyFile, m.privateKeyPem);
+  };
+  const source = (authorities: () => Promise<string[]>, caFile?: string) => {
+    const s = new TlsMaterialSource({ ...files(), caFile }, authorities, pino({ level: "silent" }), 50);
+    sources.push(s);
+    return s;
+  };
+
+  beforeAll(async () => {
+    [a, b, tenantCa] = await Promise.all([pair("a"), pair("b"), pair("tenant ca")]);
+  });
+  afterEach(() => {
+    for (const s of sources) s.close();
+    sources = [];
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("the trust bundle is the CA file plus the tenant CAs, and absent when there is neither", async () => {
+    dir = mkdtempSync(path.join(tmpdir(), "halyard-tls-"));
+    write(a);
+    expect((await source(async () => []).load()).ca).toBeUndefined();
+    const caFile = path.join(dir, "ca.pem");
+    writeFileSync(caFile, b.certificatePem);
+    const ca = (await source(async () => [tenantCa.certificatePem], caFile).load()).ca?.toString() ?? "";
+    expect(ca).toContain(b.certificatePem.trim());
+    expect(ca).toContain(tenantCa.certificatePem.trim());
+  });
+
+  it("refuses to start with an unreadable file or a key that is not the certificate's, naming the problem", async () => {
+    dir = mkdtempSync(path.join(tmpdir(), "halyard-tls-"));
+    await expect(source(async () => []).load()).rejects.toThrow(/cannot read .*tls\.crt/);
+    writeFileSync(files().certFile, a.certificatePem);
+    writeFileSync(files().keyFile, b.privateKeyPem);
+    await expect(source(async () => []).load()).rejects.toThrow(/mismatch/i);
+  });
+
+  it("refresh reloads the listeners when the tenant CAs change, and not when nothing did", async () => {
+    dir = mkdtempSync(path.join(tmpdir(), "halyard-tls-"));
+    write(a);
+    let cas: string[] = [];
+    const s = source(async () => cas);
+    await s.load();
+    const l = recorder();
+    s.serve(l);
+    s.refresh();
+    await s.settled();
+    expect(l.reloads).toHaveLength(0);
+    cas = [tenantCa.certificatePem];
+    s.refresh();
+    await s.settled();
+    expect(l.reloads).toHaveLength(1);
+    expect(l.reloads[0]?.ca?.toString()).toContain(tenantCa.certificatePem.trim());
+    cas = [];
+    s.refresh();
+    await s.settled();
+    expect(l.reloads[1]?.ca).toBeUndefined();
+  });
+
+  it("watches the files: a replaced pair is served; a half-written (mismatched) one is not", async () => {
+    dir = mkdtempSync(path.join(tmpdir(), "halyard-tls-"));
+    write(a);
+    const s = source(async () => []);
+    await s.load();
+    const l = recorder();
+    s.serve(l);
+    s.watch();
+
+    // The key alone: no longer matches the certificate, so nothing is reloaded.
+    writeFileSync(`${files().keyFile}.tmp`, b.privateKeyPem);
+    renameSync(`${files().keyFile}.tmp`, files().keyFile);
+    await new Promise((r) => setTimeout(r, 300));
+    await s.settled();
+    expect(l.reloads).toHaveLength(0);
+
+    writeFileSync(`${files().certFile}.tmp`, b.certificatePem);
+    renameSync(`${files().certFile}.tmp`, files().certFile);
+    await eventually(() => l.reloads.length === 1);
+    expect(l.reloads[0]?.cert.toString()).toBe(b.certificatePem);
+    expect(l.reloads[0]?.key.toString()).toBe(b.privateKeyPem);
+  });
+
+  it("a listener that throws on reload does not stop the others", async () => {
+    dir = mkdtempSync(path.join(tmpdir(), "halyard-tls-"));
+    write(a);
+    let cas: string[] = [];
+    const s = source(async () => cas);
+    await s.load();
+    const broken: SecureListener = { name: "broken", port: 0, close: async () => undefined, reload: () => { throw new Error("no"); } };
+    const l = recorder();
+    s.serve(broken, l);
+    cas = [tenantCa.certificatePem];
+    s.refresh();
+    await s.settled();
+    expect(l.reloads).toHaveLength(1);
+  });
+});
