@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import { copyFileSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -190,8 +190,6 @@ describe("MQTT authentication: client certificates, SNI, WSS, OIDC tokens; TLS r
       }
       authorities[slug] = (await ok("POST", `/api/v1/tenants/${slug}/authorities`, { name: `${slug} devices` })).id;
     }
-    // The new CAs reach the TLS listener's trust bundle through the change feed.
-    await mqttService().tls!.settled();
     issued.acmeA = await issue("acme", "cert-a");
     issued.acmeB = await issue("acme", "cert-b");
     issued.globexA = await issue("globex", "cert-a");
@@ -272,7 +270,7 @@ describe("MQTT authentication: client certificates, SNI, WSS, OIDC tokens; TLS r
     c.end(true);
   });
 
-  it("revoking a tenant's CA disconnects its devices and takes it out of the TLS trust bundle", async () => {
+  it("revoking a tenant's CA disconnects its devices and refuses its certificates", async () => {
     const own = await ok("POST", "/api/v1/tenants/globex/authorities", { name: "short-lived" });
     await mqttService().tls!.settled();
     const cert = await issue("globex", "cert-b", own.id);
@@ -285,6 +283,19 @@ describe("MQTT authentication: client certificates, SNI, WSS, OIDC tokens; TLS r
     // The tenant's other CA is still trusted.
     const other = await withCert("cert-a", issued.globexA!);
     other.end(true);
+  });
+
+  it("the TLS certificate request names no CA, so no tenant can be learned from the handshake", async () => {
+    // openssl prints the CA names a server sends with its CertificateRequest. Asynchronously:
+    // the broker answering the handshake runs in this process.
+    const out = await new Promise<string>((resolve, reject) => {
+      const child = execFile("openssl", ["s_client", "-connect", `127.0.0.1:${ports().tls}`, "-servername", "probe.mqtt.test"], { timeout: 10_000 }, (err, stdout) =>
+        err && !stdout ? reject(err) : resolve(stdout),
+      );
+      child.stdin?.end();
+    });
+    expect(out).toMatch(/No client certificate CA names sent/);
+    for (const slug of ["acme", "globex"]) expect(out).not.toContain(slug);
   });
 
   it("SNI `<tenant>.mqtt.test` names the tenant: a plain username and its password connect", async () => {

@@ -8,6 +8,12 @@ export interface TlsListenerOptions extends TlsMaterial {
   port: number;
   /** Reject clients without a certificate signed by `ca`. */
   requireClientCert?: boolean;
+  /**
+   * Ask every client for a certificate even without a CA bundle (the
+   * application recognises certificates itself, e.g. by fingerprint); the
+   * request then names no CAs.
+   */
+  requestClientCert?: boolean;
   onConnection: ConnectionHandler;
 }
 
@@ -59,5 +65,5 @@ export async function listenTls(opts: TlsListenerOptions): Promise<SecureListene
 }
 
 function requestCert(opts: TlsListenerOptions, ca: Buffer | undefined): boolean {
-  return opts.requireClientCert === true || ca !== undefined;
+  return opts.requestClientCert === true || opts.requireClientCert === true || ca !== undefined;
 }

@@ -33,7 +33,7 @@ export class MqttService implements OnModuleInit, OnApplicationShutdown {
     @Inject(CONFIG) private readonly config: HalyardConfig,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(DatabaseService) private readonly database: DatabaseService,
-    @Inject(TenantDirectoryRepository) private readonly directoryRepository: TenantDirectoryRepository,
+    @Inject(TenantDirectoryRepository) directoryRepository: TenantDirectoryRepository,
   ) {
     const tokens = config.oidcIssuer
       ? new OidcVerifier({ issuer: config.oidcIssuer, audience: config.oidcAudience, ...(config.oidcJwksUri ? { jwksUri: config.oidcJwksUri } : {}) })
@@ -105,24 +105,16 @@ export class MqttService implements OnModuleInit, OnApplicationShutdown {
       await listenWs({ host: c.host, port: c.wsPort, path: c.wsPath, maxPayload: c.maxPacketSize + 5, onConnection }),
     );
     if (c.tlsCertFile && c.tlsKeyFile) {
-      const source = new TlsMaterialSource(
-        { certFile: c.tlsCertFile, keyFile: c.tlsKeyFile, caFile: c.tlsCaFile },
-        async () => (await this.directoryRepository.activeAuthorities(this.database.db)).map((a) => a.certificatePem),
-        this.logger,
-      );
+      const source = new TlsMaterialSource({ certFile: c.tlsCertFile, keyFile: c.tlsKeyFile, caFile: c.tlsCaFile }, this.logger);
       this.tlsSource = source;
       const material = await source.load();
-      const tls = await listenTls({ host: c.host, port: c.tlsPort, ...material, onConnection });
+      // Devices may present a certificate issued by their tenant's CA; it is recognised by fingerprint.
+      const tls = await listenTls({ host: c.host, port: c.tlsPort, ...material, requestClientCert: true, onConnection });
       this.listeners.push(tls);
       const wss = await listenWs({ host: c.host, port: c.wssPort, path: c.wsPath, tls: material, maxPayload: c.maxPacketSize + 5, onConnection });
       this.listeners.push(wss);
       source.serve(tls, wss);
       source.watch();
-      // A tenant CA created or revoked (or a tenant and its CAs deleted) changes whom the TLS listener trusts.
-      this.database.onChange((event) => {
-        if (event.kind === "certificate" || event.kind === "tenant") source.refresh();
-      });
-      source.refresh(); // whatever changed while the listeners were starting
     }
     this.ready = true;
     for (const l of this.listeners) this.logger.info({ listener: l.name, port: l.port }, "mqtt listener ready");

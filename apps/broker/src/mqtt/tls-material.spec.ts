@@ -34,8 +34,8 @@ describe("TlsMaterialSource", () => {
     writeFileSync(files().certFile, m.certificatePem);
     writeFileSync(files().keyFile, m.privateKeyPem);
   };
-  const source = (authorities: () => Promise<string[]>, caFile?: string) => {
-    const s = new TlsMaterialSource({ ...files(), caFile }, authorities, pino({ level: "silent" }), 50);
+  const source = (caFile?: string) => {
+    const s = new TlsMaterialSource({ ...files(), caFile }, pino({ level: "silent" }), 50);
     sources.push(s);
     return s;
   };
@@ -49,51 +49,46 @@ describe("TlsMaterialSource", () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it("the trust bundle is the CA file plus the tenant CAs, and absent when there is neither", async () => {
+  it("the trust bundle is exactly the configured CA file (no tenant CA ever enters it), and absent without one", async () => {
     dir = mkdtempSync(path.join(tmpdir(), "halyard-tls-"));
     write(a);
-    expect((await source(async () => []).load()).ca).toBeUndefined();
+    expect((await source().load()).ca).toBeUndefined();
     const caFile = path.join(dir, "ca.pem");
     writeFileSync(caFile, b.certificatePem);
-    const ca = (await source(async () => [tenantCa.certificatePem], caFile).load()).ca?.toString() ?? "";
-    expect(ca).toContain(b.certificatePem.trim());
-    expect(ca).toContain(tenantCa.certificatePem.trim());
+    expect((await source(caFile).load()).ca?.toString()).toBe(b.certificatePem);
   });
 
   it("refuses to start with an unreadable file or a key that is not the certificate's, naming the problem", async () => {
     dir = mkdtempSync(path.join(tmpdir(), "halyard-tls-"));
-    await expect(source(async () => []).load()).rejects.toThrow(/cannot read .*tls\.crt/);
+    await expect(source().load()).rejects.toThrow(/cannot read .*tls\.crt/);
     writeFileSync(files().certFile, a.certificatePem);
     writeFileSync(files().keyFile, b.privateKeyPem);
-    await expect(source(async () => []).load()).rejects.toThrow(/mismatch/i);
+    await expect(source().load()).rejects.toThrow(/mismatch/i);
   });
 
-  it("refresh reloads the listeners when the tenant CAs change, and not when nothing did", async () => {
+  it("refresh reloads the listeners when the CA file changed, and not when nothing did", async () => {
     dir = mkdtempSync(path.join(tmpdir(), "halyard-tls-"));
     write(a);
-    let cas: string[] = [];
-    const s = source(async () => cas);
+    const caFile = path.join(dir, "ca.pem");
+    writeFileSync(caFile, b.certificatePem);
+    const s = source(caFile);
     await s.load();
     const l = recorder();
     s.serve(l);
     s.refresh();
     await s.settled();
     expect(l.reloads).toHaveLength(0);
-    cas = [tenantCa.certificatePem];
+    writeFileSync(caFile, tenantCa.certificatePem);
     s.refresh();
     await s.settled();
     expect(l.reloads).toHaveLength(1);
-    expect(l.reloads[0]?.ca?.toString()).toContain(tenantCa.certificatePem.trim());
-    cas = [];
-    s.refresh();
-    await s.settled();
-    expect(l.reloads[1]?.ca).toBeUndefined();
+    expect(l.reloads[0]?.ca?.toString()).toBe(tenantCa.certificatePem);
   });
 
   it("watches the files: a replaced pair is served; a half-written (mismatched) one is not", async () => {
     dir = mkdtempSync(path.join(tmpdir(), "halyard-tls-"));
     write(a);
-    const s = source(async () => []);
+    const s = source();
     await s.load();
     const l = recorder();
     s.serve(l);
@@ -116,13 +111,14 @@ describe("TlsMaterialSource", () => {
   it("a listener that throws on reload does not stop the others", async () => {
     dir = mkdtempSync(path.join(tmpdir(), "halyard-tls-"));
     write(a);
-    let cas: string[] = [];
-    const s = source(async () => cas);
+    const caFile = path.join(dir, "ca.pem");
+    writeFileSync(caFile, b.certificatePem);
+    const s = source(caFile);
     await s.load();
     const broken: SecureListener = { name: "broken", port: 0, close: async () => undefined, reload: () => { throw new Error("no"); } };
     const l = recorder();
     s.serve(broken, l);
-    cas = [tenantCa.certificatePem];
+    writeFileSync(caFile, tenantCa.certificatePem);
     s.refresh();
     await s.settled();
     expect(l.reloads).toHaveLength(1);

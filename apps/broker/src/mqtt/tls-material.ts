@@ -28,10 +28,11 @@ const FILE_SETTLE_MS = 200;
  * something actually changed and the key matches the certificate; a
  * half-written pair is logged and the previous one stays served.
  *
- * The trust bundle is the configured CA file plus the certificate of every
- * tenant CA that is not revoked, so a device certificate from a tenant's CA
- * verifies (`authorized`) and one from a revoked CA no longer does. The
- * owner calls `refresh()` when CAs change.
+ * The trust bundle is the configured CA file only. Tenant CAs are never put
+ * in it: a TLS server names its trusted CAs to every client it asks for a
+ * certificate, which would list every tenant to anyone who connects (and
+ * grow past what small TLS stacks accept). Device certificates are
+ * recognised by fingerprint instead (TenantHooks).
  */
 export class TlsMaterialSource {
   private current: TlsMaterial | undefined;
@@ -45,7 +46,6 @@ export class TlsMaterialSource {
   constructor(
     private readonly files: TlsFiles,
     /** PEM certificates of the tenant CAs to trust now. */
-    private readonly authorities: () => Promise<string[]>,
     private readonly logger: Logger,
     private readonly settleMs = FILE_SETTLE_MS,
   ) {}
@@ -144,14 +144,8 @@ export class TlsMaterialSource {
 
   private async read(): Promise<TlsMaterial> {
     const { certFile, keyFile, caFile } = this.files;
-    const [cert, key, extra, tenantCas] = await Promise.all([
-      readNamed(certFile),
-      readNamed(keyFile),
-      caFile ? readNamed(caFile) : undefined,
-      this.authorities(),
-    ]);
-    const bundle = [...(extra ? [extra.toString("utf8").trim()] : []), ...tenantCas.map((pem) => pem.trim())];
-    return { cert, key, ca: bundle.length > 0 ? Buffer.from(bundle.join("\n") + "\n") : undefined };
+    const [cert, key, ca] = await Promise.all([readNamed(certFile), readNamed(keyFile), caFile ? readNamed(caFile) : undefined]);
+    return { cert, key, ca };
   }
 }
 

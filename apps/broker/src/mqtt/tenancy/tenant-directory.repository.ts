@@ -42,8 +42,4 @@ export class TenantDirectoryRepository {
     });
     return bindings.flatMap((b) => b.role.rules.map((r) => ({ ...r, roleId: b.role.id, roleName: b.role.name })));
   }
-
-  activeAuthorities(db: Db) {
-    return db.certificateAuthority.findMany({ where: { revokedAt: null }, select: { certificatePem: true } });
-  }
 }

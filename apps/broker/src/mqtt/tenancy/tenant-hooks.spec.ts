@@ -115,9 +115,10 @@ describe("TenantHooks.authenticate", () => {
     expect(r.ok && (r.attributes as unknown as DeviceAttributes).username).toBe("svc-1");
   });
 
-  it("a certificate that did not verify, or names no device, is refused instead of falling back to anonymous", async () => {
+  it("a certificate is recognised by fingerprint, whatever its chain; one that names no device is refused, not treated as anonymous", async () => {
     const { h } = hooks();
-    expect(await h.authenticate(req({ clientId: "cert-1", transport: tlsWithCert(false) }))).toMatchObject({ ok: false, reasonCode: ReasonCode.NotAuthorized });
+    // Tenant CAs are not in the listener's trust list, so a genuine device certificate arrives unverified.
+    expect(await h.authenticate(req({ clientId: "cert-1", transport: tlsWithCert(false) }))).toMatchObject({ ok: true, mountPoint: "acme/" });
     const unknown = { transport: "tls", peerCertificate: Buffer.from("another"), authorized: true };
     expect(await h.authenticate(req({ clientId: "x", transport: unknown }))).toMatchObject({ ok: false, reasonCode: ReasonCode.NotAuthorized });
     // Without a certificate, loopback clients are anonymous by policy.

@@ -112,7 +112,11 @@ export class TenantHooks implements BrokerHooks {
     const transport = req.transport as { peerCertificate?: Buffer; authorized?: boolean; servername?: string };
     let cert: Awaited<ReturnType<TenantDirectory["certificate"]>> | undefined;
     let fingerprint: string | undefined;
-    if (transport.peerCertificate && transport.authorized) {
+    // A device certificate is recognised by its exact fingerprint among the certificates the
+    // platform issued; the TLS handshake (CertificateVerify) already proved the client holds its
+    // key. Chain validation is deliberately not required: tenant CAs are kept out of the
+    // listener's trust list, which would otherwise name every tenant to anyone who connects.
+    if (transport.peerCertificate) {
       fingerprint = createHash("sha256").update(transport.peerCertificate).digest("hex");
       cert = await this.directory.certificate(fingerprint);
       if (cert) hints.push({ slug: cert.tenant.slug, source: "certificate" });
