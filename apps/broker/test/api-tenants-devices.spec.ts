@@ -138,3 +138,29 @@ describe.each(DB_KINDS)("admin API: tenants and devices (%s database)", (db) => 
     expect(other.body.items.some((e: { resourceId: string }) => e.resourceId === created.body.id)).toBe(false);
   });
 });
+
+describe("embedded database under concurrent requests", () => {
+  let api: Api;
+  beforeAll(async () => {
+    api = await startApi("embedded");
+  }, 60_000);
+  afterAll(async () => api?.close());
+
+  it("40 requests at once, writes and reads mixed, all succeed and none sees another's data", async () => {
+    await api.call("POST", "/api/v1/tenants", { token: api.admin, body: { slug: "busy", name: "Busy" } });
+    const writes = Array.from({ length: 20 }, (_, i) =>
+      api.call("POST", "/api/v1/tenants/busy/devices", { token: api.admin, body: { clientId: `c-${i}`, tags: [`t${i}`] } }),
+    );
+    const reads = Array.from({ length: 20 }, () => api.call("GET", "/api/v1/tenants/busy/devices?pageSize=200", { token: api.admin }));
+    const results = await Promise.all([...writes, ...reads]);
+    expect(results.map((r) => r.status).filter((s) => s >= 400)).toEqual([]);
+    for (const [i, r] of results.slice(0, 20).entries()) {
+      expect(r.body.clientId).toBe(`c-${i}`);
+      expect(r.body.tags).toEqual([`t${i}`]);
+    }
+    const all = await api.call("GET", "/api/v1/tenants/busy/devices?pageSize=200", { token: api.admin });
+    expect(all.body.total).toBe(20);
+    const audit = await api.call("GET", "/api/v1/tenants/busy/audit?resource=device&pageSize=200", { token: api.admin });
+    expect(audit.body.total).toBe(20);
+  });
+});

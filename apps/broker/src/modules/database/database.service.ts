@@ -61,6 +61,15 @@ export class DatabaseService implements OnApplicationShutdown {
     } finally {
       this.migrating = false;
     }
+    if (this.embedded) {
+      // PGlite is one Postgres session behind its socket: two connections would interleave
+      // their transactions (one request's statements inside another's). One connection
+      // serialises them, which costs nothing since PGlite runs one query at a time anyway.
+      // One process owns it, so changes need no LISTEN: they are delivered in-process.
+      this.client = createPrismaClient(url, { maxConnections: 1 });
+      this.url = url;
+      return;
+    }
     this.client = createPrismaClient(url);
     this.url = url;
     await this.listen();
