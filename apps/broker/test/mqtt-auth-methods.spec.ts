@@ -177,15 +177,16 @@ describe("MQTT authentication: client certificates, SNI, WSS, OIDC tokens; TLS r
       },
       {
         oidcClients: [
-          { clientId: "acme-fleet", secret: SECRET, serviceAccountsEnabled: true, tenant: "acme" },
-          { clientId: "globex-fleet", secret: SECRET, serviceAccountsEnabled: true, tenant: "globex" },
+          // One Keycloak client per device: its client id is the device's MQTT client id.
+          { clientId: "svc-1", secret: SECRET, serviceAccountsEnabled: true, tenant: "acme" },
+          { clientId: "svc-2", secret: SECRET, serviceAccountsEnabled: true, tenant: "globex" },
         ],
       },
     );
     for (const slug of ["acme", "globex"]) {
       tenantIds[slug] = (await ok("POST", "/api/v1/tenants", { slug, name: slug })).id;
       const role = await ok("POST", `/api/v1/tenants/${slug}/roles`, { name: "everything", rules: ALL_TOPICS });
-      for (const [clientId, credential] of [["watch", true], ["cert-a", false], ["cert-b", false], ["sni", true], ["wss", true], ["svc-1", false]] as const) {
+      for (const [clientId, credential] of [["watch", true], ["cert-a", false], ["cert-b", false], ["sni", true], ["wss", true], ["svc-1", false], ["svc-2", false]] as const) {
         await addDevice(slug, clientId, role.id, credential);
       }
       authorities[slug] = (await ok("POST", `/api/v1/tenants/${slug}/authorities`, { name: `${slug} devices` })).id;
@@ -324,8 +325,8 @@ describe("MQTT authentication: client certificates, SNI, WSS, OIDC tokens; TLS r
     await expect(connect(url, { clientId: "wss", ca: pki.serverCa, username: `${d.username}@globex`, password: "wrong" })).rejects.toMatchObject({ code: 0x86 });
   });
 
-  it("an OIDC client-credentials token as the password connects the device with that client id into the token's tenant", async () => {
-    const token = (await api.oidc.clientCredentialsToken("acme-fleet", SECRET)).access_token;
+  it("an OIDC client-credentials token as the password connects the device it was issued to, into the token's tenant", async () => {
+    const token = (await api.oidc.clientCredentialsToken("svc-1", SECRET)).access_token;
     const c = await connect(tcpUrl(), { clientId: "svc-1", username: "svc-1", password: token });
     expect(mountOf("svc-1", "acme")).toBe("acme/");
     await landsIn(c, "acme", "hello with a token");
@@ -334,16 +335,21 @@ describe("MQTT authentication: client certificates, SNI, WSS, OIDC tokens; TLS r
     (await connect(tlsUrl(), { clientId: "svc-1", ca: pki.serverCa, username: "svc-1@acme", password: token })).end(true);
 
     const refusedWith = (clientId: string, username: string, password: string) => connect(tcpUrl(), { clientId, username, password });
-    const expired = await api.oidc.mintAccessToken({ tenant: "acme", client_id: "acme-fleet", azp: "acme-fleet" }, { expiresIn: -120 });
+    // A token is the device's own: it does not admit another device of the same tenant.
+    await expect(refusedWith("svc-2", "svc-2", token)).rejects.toMatchObject({ code: 0x87 });
+    await expect(refusedWith("watch", "watch", token)).rejects.toMatchObject({ code: 0x87 });
+    const expired = await api.oidc.mintAccessToken({ tenant: "acme", client_id: "svc-1", azp: "svc-1" }, { expiresIn: -120 });
     await expect(refusedWith("svc-1", "svc-1", expired)).rejects.toMatchObject({ code: 0x86 });
-    const foreign = await api.oidc.mintAccessToken({ tenant: "acme", client_id: "acme-fleet", azp: "acme-fleet" }, { signWithForeignKey: true });
+    const foreign = await api.oidc.mintAccessToken({ tenant: "acme", client_id: "svc-1", azp: "svc-1" }, { signWithForeignKey: true });
     await expect(refusedWith("svc-1", "svc-1", foreign)).rejects.toMatchObject({ code: 0x86 });
-    const globexToken = (await api.oidc.clientCredentialsToken("globex-fleet", SECRET)).access_token;
-    await expect(refusedWith("svc-1", "x@acme", globexToken)).rejects.toMatchObject({ code: 0x87 });
-    await expect(refusedWith("no-such-device", "svc-1", token)).rejects.toMatchObject({ code: 0x87 });
-    // The globex token is good for globex's own svc-1.
-    const g = await connect(tcpUrl(), { clientId: "svc-1", username: "svc-1", password: globexToken });
-    expect(mountOf("svc-1", "globex")).toBe("globex/");
+    const globexToken = (await api.oidc.clientCredentialsToken("svc-2", SECRET)).access_token;
+    await expect(refusedWith("svc-2", "x@acme", globexToken)).rejects.toMatchObject({ code: 0x87 });
+    // A token whose client has no device in the tenant.
+    const stray = await api.oidc.mintAccessToken({ tenant: "acme", client_id: "no-such-device", azp: "no-such-device" });
+    await expect(refusedWith("no-such-device", "x", stray)).rejects.toMatchObject({ code: 0x87 });
+    // The globex token is good for globex's own svc-2.
+    const g = await connect(tcpUrl(), { clientId: "svc-2", username: "svc-2", password: globexToken });
+    expect(mountOf("svc-2", "globex")).toBe("globex/");
     g.end(true);
   });
 

@@ -430,8 +430,8 @@ describe("MQTT tenant isolation", () => {
   });
 
   it("a token naming globex does not get into acme", async () => {
-    const token = await api.oidc.mintAccessToken({ tenant: "globex" });
-    // Control: the token connects globex's device.
+    const token = await api.oidc.mintAccessToken({ tenant: "globex", client_id: "token-dev", azp: "token-dev" });
+    // Control: the token connects the globex device it was issued to.
     const g = await connectRaw(port, { clientId: "token-dev", username: "token-dev", password: token });
     open.push(g);
     const counters = api.broker.app.get(MqttService).tenancy.stats;

@@ -109,7 +109,7 @@ describe("TenantHooks.authenticate", () => {
   });
 
   it("a token-authenticated device's ${username} is its client id too", async () => {
-    const { h } = hooks({ tokens: async () => ({ tenantClaim: "acme" }) as Principal });
+    const { h } = hooks({ tokens: async () => ({ tenantClaim: "acme", clientId: "svc-1" }) as Principal });
     const r = await h.authenticate(req({ clientId: "svc-1", username: "someone-else", password: JWT }));
     expect(r).toMatchObject({ ok: true, mountPoint: "acme/" });
     expect(r.ok && (r.attributes as unknown as DeviceAttributes).username).toBe("svc-1");

@@ -127,6 +127,8 @@ export class TenantHooks implements BrokerHooks {
     if (split) hints.push({ slug: split.slug, source: "username" });
     const jwt = looksLikeJwt(req.password);
     let tokenTenant: string | undefined;
+    /** The OAuth2 client the token was issued to (`azp`); it must be the device itself. */
+    let tokenClient: string | undefined;
     // A password shaped like a JWT that does not verify may still be a plain password (`a.b.c`);
     // this is the answer when it is not one either.
     let tokenRefusal: Refusal | undefined;
@@ -134,6 +136,7 @@ export class TenantHooks implements BrokerHooks {
       try {
         const principal = await this.tokens.verify(jwt);
         tokenTenant = principal.tenantClaim;
+        tokenClient = principal.clientId;
         if (tokenTenant) hints.push({ slug: tokenTenant, source: "token" });
       } catch (err) {
         tokenRefusal =
@@ -168,6 +171,9 @@ export class TenantHooks implements BrokerHooks {
       if (!cert.device.enabled) return refuse(ReasonCode.NotAuthorized, "device disabled");
       dev = { deviceId: cert.device.id, clientId: cert.device.clientId, username: cert.device.clientId };
     } else if (tokenTenant) {
+      // One OAuth2 client per device: a token admits only the device whose client id is the
+      // token's client, not any device of the tenant.
+      if (tokenClient !== req.clientId) return refuse(ReasonCode.NotAuthorized, "the token was not issued to this device");
       const d = await this.directory.device(tenant.id, req.clientId);
       if (!d || !d.enabled) return refuse(ReasonCode.NotAuthorized, "no such device");
       dev = { deviceId: d.id, clientId: d.clientId, username: d.clientId };
