@@ -127,3 +127,18 @@ describe("filterCovers is sound and complete on random filters", () => {
     }
   });
 });
+
+describe("decision cache", () => {
+  it("answers stay right across thousands of topics (beyond the cache bound) and per action", () => {
+    const acl = new CompiledAcl([rule("deny", "publish", "x/secret/#", 1), rule("allow", "publish", "x/#", 2), rule("allow", "subscribe", "y/#", 3)], vars);
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 3000; i++) {
+        expect(acl.publish(`x/${i}`).allowed).toBe(true);
+        expect(acl.publish(`x/secret/${i}`).allowed).toBe(false);
+        expect(acl.deliver(`x/${i}`).allowed).toBe(false);
+        expect(acl.deliver(`y/${i}`).allowed).toBe(true);
+      }
+    }
+    expect(acl.publish("x/secret/1").rule?.topicFilter).toBe("x/secret/#");
+  });
+});

@@ -45,7 +45,12 @@ interface CompiledRule {
   publish: boolean;
   subscribe: boolean;
   levels: string[];
+  /** First level when it is a literal: a cheap pre-filter before full matching. */
+  first: string | undefined;
 }
+
+/** Decisions remembered per topic; devices publish to few topics, over and over. */
+const CACHE_LIMIT = 1024;
 
 const STRUCTURAL = /[+#/]/;
 
@@ -61,8 +66,11 @@ function expand(filter: string, vars: { clientid: string; username: string }): s
 
 /** MQTT filter matching on pre-split levels [MQTT-4.7.1, MQTT-4.7.2-1]. */
 export function filterMatches(filterLevels: string[], topic: string): boolean {
-  const t = topic.split("/");
-  if (topic.startsWith("$") && (filterLevels[0] === "+" || filterLevels[0] === "#")) return false;
+  return levelsMatch(filterLevels, topic.split("/"));
+}
+
+function levelsMatch(filterLevels: string[], t: string[]): boolean {
+  if ((t[0] as string).startsWith("$") && (filterLevels[0] === "+" || filterLevels[0] === "#")) return false;
   for (let i = 0; i < filterLevels.length; i++) {
     const f = filterLevels[i];
     if (f === "#") return true;
@@ -90,6 +98,8 @@ export function filterCovers(ruleLevels: string[], request: string): boolean {
 
 export class CompiledAcl {
   private readonly rules: CompiledRule[];
+  private readonly publishCache = new Map<string, Decision>();
+  private readonly deliverCache = new Map<string, Decision>();
 
   constructor(rules: RuleInput[], vars: { clientid: string; username: string }) {
     const ordered = rules
@@ -99,12 +109,15 @@ export class CompiledAcl {
     for (const { r } of ordered) {
       const filter = expand(r.topicFilter, vars);
       if (filter === undefined) continue;
+      const levels = filter.split("/");
+      const first = levels[0] as string;
       this.rules.push({
         source: r,
         allow: r.effect === "allow",
         publish: r.action !== "subscribe",
         subscribe: r.action !== "publish",
-        levels: filter.split("/"),
+        levels,
+        first: first === "+" || first === "#" ? undefined : first,
       });
     }
   }
@@ -115,10 +128,7 @@ export class CompiledAcl {
 
   /** May the device publish to this topic name? */
   publish(topic: string): Decision {
-    for (const rule of this.rules) {
-      if (rule.publish && filterMatches(rule.levels, topic)) return { allowed: rule.allow, rule: rule.source };
-    }
-    return { allowed: false, rule: undefined };
+    return this.decide(topic, true, this.publishCache);
   }
 
   /** May the device subscribe to this filter (without `$share/<group>/`)? */
@@ -131,10 +141,32 @@ export class CompiledAcl {
 
   /** May a message on this topic be delivered to the device (its subscribe rules, per topic)? */
   deliver(topic: string): Decision {
+    return this.decide(topic, false, this.deliverCache);
+  }
+
+  /**
+   * First match over the ordered rules for a topic name. The topic is split
+   * once, rules whose literal first level differs are skipped without
+   * matching, and the answer is remembered (the compiled ACL is rebuilt, not
+   * mutated, when rules change, so the cache never goes stale).
+   */
+  private decide(topic: string, publish: boolean, cache: Map<string, Decision>): Decision {
+    const known = cache.get(topic);
+    if (known) return known;
+    const levels = topic.split("/");
+    const first = levels[0];
+    let decision: Decision = { allowed: false, rule: undefined };
     for (const rule of this.rules) {
-      if (rule.subscribe && filterMatches(rule.levels, topic)) return { allowed: rule.allow, rule: rule.source };
+      if (!(publish ? rule.publish : rule.subscribe)) continue;
+      if (rule.first !== undefined && rule.first !== first) continue;
+      if (levelsMatch(rule.levels, levels)) {
+        decision = { allowed: rule.allow, rule: rule.source };
+        break;
+      }
     }
-    return { allowed: false, rule: undefined };
+    if (cache.size >= CACHE_LIMIT) cache.clear();
+    cache.set(topic, decision);
+    return decision;
   }
 
   /** Whether any subscribe deny rule exists, i.e. whether deliveries need a per-message check. */
