@@ -61,6 +61,8 @@ export class Channel implements SessionOwner {
   /** QoS 1 PUBLISHes received but not yet acknowledged (while hooks run). */
   inboundPending = 0;
   takenOver = false;
+  /** Reason of a server-initiated close (0 when the client or the network ended it). */
+  private closeReason: number | undefined;
   private backlog: mqtt.Packet[] | undefined;
   private busy = false;
 
@@ -217,6 +219,7 @@ export class Channel implements SessionOwner {
    */
   disconnect(reasonCode: number, reasonString?: string): void {
     if (this.state === "closed") return;
+    this.closeReason ??= reasonCode;
     if (this.state === "connected" && this.protocolVersion === 5) {
       const packet: mqtt.IDisconnectPacket = { cmd: "disconnect", reasonCode };
       if (reasonString && this.requestProblemInformation) packet.properties = { reasonString };
@@ -345,7 +348,7 @@ export class Channel implements SessionOwner {
       this.will = undefined;
     }
     if (!this.takenOver && session.owner === this) broker.sessionOffline(session);
-    broker.hooks.onClientDisconnected?.(client, 0);
+    broker.hooks.onClientDisconnected?.(client, this.closeReason ?? 0);
   }
 }
 

@@ -67,6 +67,7 @@ export interface BrokerHooks {
    */
   authorizeDeliver?(client: ClientInfo, topic: string): boolean;
   onClientConnected?(client: ClientInfo): void;
+  /** After a connection closed; reasonCode is the server's DISCONNECT reason, or 0 when the client or network closed it. */
   onClientDisconnected?(client: ClientInfo, reasonCode: number): void;
   /** A message accepted from a client (or a will) and about to be routed; topic is the routed (mounted) one. */
   onMessagePublished?(client: ClientInfo | undefined, message: Message): void;

@@ -57,6 +57,17 @@ export interface DeviceAttributes {
 type Refusal = { ok: false; reasonCode: number; reasonString?: string };
 const refuse = (reasonCode: number, reasonString?: string): Refusal => ({ ok: false, reasonCode, ...(reasonString ? { reasonString } : {}) });
 
+/** Server DISCONNECT reasons that are the client's doing, as per-tenant denial reasons. */
+const CLOSE_REFUSALS: Record<number, string> = {
+  [ReasonCode.PacketTooLarge]: "packet-too-large",
+  [ReasonCode.MessageRateTooHigh]: "message-rate",
+  [ReasonCode.MalformedPacket]: "malformed",
+  [ReasonCode.ProtocolError]: "protocol-error",
+  [ReasonCode.ReceiveMaximumExceeded]: "receive-maximum",
+  [ReasonCode.TopicAliasInvalid]: "topic-alias",
+  [ReasonCode.KeepAliveTimeout]: "keep-alive-timeout",
+};
+
 const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
 /** How long a connection-quota slot taken at CONNECT is held for a CONNACK that never comes. */
 const RESERVATION_MS = 10_000;
@@ -429,9 +440,14 @@ export class TenantHooks implements BrokerHooks {
     return dropped;
   }
 
-  onClientDisconnected(client: ClientInfo): void {
+  onClientDisconnected(client: ClientInfo, reasonCode: number): void {
     const dev = device(client);
-    if (dev) this.stats.of(dev.slug).connections--;
+    if (!dev) return;
+    const counters = this.stats.of(dev.slug);
+    counters.connections--;
+    // Connections the broker closed for what the client sent count as refusals of the tenant.
+    const refusal = CLOSE_REFUSALS[reasonCode];
+    if (refusal) counters.deny(refusal);
   }
 
   onMessagePublished(client: ClientInfo | undefined, message: Message): void {
