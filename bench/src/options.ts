@@ -1,16 +1,24 @@
 /** Command-line / environment options and the scenario definitions they produce. */
 
 import { parseArgs } from "node:util";
-import { ALL_BROKERS } from "./brokers/index.ts";
+import { DEFAULT_BROKERS, DURABILITY_BROKERS, KNOWN_BROKERS } from "./brokers/index.ts";
 import type { BrokerName, Scenario } from "./types.ts";
 
 export const USAGE = `Usage: npm run bench -- [--flag=value ...]      (from the repo root; use "=" for values, npm parses them)
        npm run bench -w @halyard/bench -- [--flag value ...]
 Every flag can also be given as env BENCH_<NAME>, e.g. BENCH_DURATION=10 BENCH_BROKERS=mosquitto,aedes.
 
-  --brokers <list>         brokers to run, in order (default: halyard,mosquitto,aedes)
-  --scenarios <list>       scenario ids (default: all):
-                           fanin-q0, pairs-q0, pairs-q1, fanout-q0, conn-rate, idle-mem
+  --brokers <list>         brokers to run, in order (default: halyard,mosquitto,aedes). Known:
+                           halyard (LMDB store, fsync durability: the default configuration),
+                           halyard-memory (HALYARD_STORE=memory), halyard-commit (HALYARD_DURABILITY=commit),
+                           mosquitto, aedes
+  --scenarios <list>       scenario ids (default: fanin-q0, pairs-q0, pairs-q1, fanout-q0, conn-rate, idle-mem);
+                           also: pairs-q1-durable (pairs-q1 with persistent subscriber sessions)
+  --durability             durable QoS 1 comparison: scenario pairs-q1-durable on
+                           halyard, halyard-memory, halyard-commit and mosquitto with persistence on,
+                           3 rounds (--scenarios / --brokers / --repeat still override)
+  --repeat <n>             run the whole broker list n times, interleaved (A B C A B C ...); the table
+                           shows each broker's median run (default 1, --durability 3)
   --quick                  CI smoke run: ~1 s per scenario, 1000 connects, 2000 idle connections
   --warmup <s>             warm-up before measuring (default 2, quick 0.3)
   --duration <s>           measurement window (default 5, quick 1)
@@ -23,15 +31,27 @@ Every flag can also be given as env BENCH_<NAME>, e.g. BENCH_DURATION=10 BENCH_B
   --idle-conns <n>         idle connections for the memory test (default 19000, quick 2000)
   --idle-per-proc <n>      max idle client sockets per generator process (default 15000)
   --settle <s>             wait after opening idle connections before reading RSS (default 3, quick 1)
-  --mosquitto-persistence  run Mosquitto with persistence true (temp dir)
+  --mosquitto-persistence  run Mosquitto with persistence true (temp dir; implied by --durability)
   --out <file>             JSON output path (default bench/results/<timestamp>.json)
   --keep-logs              keep the temp dir with broker configs/logs
   -h, --help               this help (through the root script: BENCH_HELP=1 npm run bench)
 
 Env HALYARD_BENCH_ENTRY overrides the Halyard command (an entry file, or a shell command).`;
 
-export const SCENARIO_IDS = ["fanin-q0", "pairs-q0", "pairs-q1", "fanout-q0", "conn-rate", "idle-mem"] as const;
+export const SCENARIO_IDS = [
+  "fanin-q0",
+  "pairs-q0",
+  "pairs-q1",
+  "pairs-q1-durable",
+  "fanout-q0",
+  "conn-rate",
+  "idle-mem",
+] as const;
 export type ScenarioId = (typeof SCENARIO_IDS)[number];
+/** The default (and CI --quick) run. */
+export const DEFAULT_SCENARIOS: ScenarioId[] = ["fanin-q0", "pairs-q0", "pairs-q1", "fanout-q0", "conn-rate", "idle-mem"];
+/** What --durability runs. */
+export const DURABILITY_SCENARIOS: ScenarioId[] = ["pairs-q1-durable"];
 
 export interface Options {
   brokers: BrokerName[];
@@ -49,6 +69,10 @@ export interface Options {
   idlePerProc: number;
   settleS: number;
   mosquittoPersistence: boolean;
+  /** --durability: the durable QoS 1 comparison. */
+  durability: boolean;
+  /** Rounds over the broker list; the report shows each broker's median run. */
+  repeat: number;
   out: string | undefined;
   keepLogs: boolean;
 }
@@ -67,6 +91,7 @@ const STRING_OPTIONS = new Set([
   "idle-conns",
   "idle-per-proc",
   "settle",
+  "repeat",
   "out",
 ]);
 
@@ -89,6 +114,8 @@ export function parseOptions(argv: string[]): Options {
       "idle-per-proc": { type: "string" },
       settle: { type: "string" },
       "mosquitto-persistence": { type: "boolean" },
+      durability: { type: "boolean" },
+      repeat: { type: "string" },
       out: { type: "string" },
       "keep-logs": { type: "boolean" },
       help: { type: "boolean", short: "h" },
@@ -136,20 +163,22 @@ export function parseOptions(argv: string[]): Options {
     return n;
   };
   const int = (name: keyof typeof values, dflt: number, min: number): number => Math.floor(num(name, dflt, min));
-  const list = <T extends string>(name: keyof typeof values, allowed: readonly T[]): T[] => {
+  const list = <T extends string>(name: keyof typeof values, allowed: readonly T[], dflt: readonly T[]): T[] => {
     const raw = str(name);
-    if (raw === undefined) return [...allowed];
+    if (raw === undefined) return [...dflt];
     const items = raw.split(",").map((s) => s.trim()).filter(Boolean);
     for (const i of items) {
       if (!allowed.includes(i as T)) throw new Error(`unknown ${name} "${i}" (known: ${allowed.join(", ")})`);
     }
+    if (items.length === 0) throw new Error(`--${name} is empty (known: ${allowed.join(", ")})`);
     return items as T[];
   };
 
   const quick = bool("quick");
+  const durability = bool("durability");
   return {
-    brokers: list("brokers", ALL_BROKERS),
-    scenarios: list("scenarios", SCENARIO_IDS),
+    brokers: list("brokers", KNOWN_BROKERS, durability ? DURABILITY_BROKERS : DEFAULT_BROKERS),
+    scenarios: list("scenarios", SCENARIO_IDS, durability ? DURABILITY_SCENARIOS : DEFAULT_SCENARIOS),
     quick,
     warmupS: num("warmup", quick ? 0.3 : 2, 0),
     durationS: num("duration", quick ? 1 : 5, 0.1),
@@ -162,7 +191,9 @@ export function parseOptions(argv: string[]): Options {
     idleConns: int("idle-conns", quick ? 2000 : 19000, 1),
     idlePerProc: int("idle-per-proc", 15000, 1),
     settleS: num("settle", quick ? 1 : 3, 0),
-    mosquittoPersistence: bool("mosquitto-persistence"),
+    mosquittoPersistence: durability || bool("mosquitto-persistence"),
+    durability,
+    repeat: int("repeat", durability ? 3 : 1, 1),
     out: str("out"),
     keepLogs: bool("keep-logs"),
   };
@@ -175,6 +206,8 @@ export function buildScenarios(o: Options): Scenario[] {
     measureMs: o.durationS * 1000,
     drainMs: 2000,
     stallMs: 3000,
+    persistentSubscribers: false,
+    topicPrefix: "bench",
   };
   const all: Record<ScenarioId, Scenario> = {
     "fanin-q0": {
@@ -209,6 +242,21 @@ export function buildScenarios(o: Options): Scenario[] {
       qos: 1,
       window: o.windowQos1,
       ...base,
+    },
+    "pairs-q1-durable": {
+      kind: "throughput",
+      id: "pairs-q1-durable",
+      title: "1:1 QoS1 100 pairs, persistent subs",
+      topology: "pairs",
+      publishers: 100,
+      subscribers: 100,
+      qos: 1,
+      window: o.windowQos1,
+      ...base,
+      // Every message is routed to a persistent session: a durable broker must store it before the PUBACK.
+      persistentSubscribers: true,
+      // Own topics: a session left behind by a failed run never receives another scenario's messages.
+      topicPrefix: "bench/durable",
     },
     "fanout-q0": {
       kind: "throughput",

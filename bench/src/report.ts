@@ -54,8 +54,35 @@ export type Outcome = ThroughputOutcome | ConnRateOutcome | IdleOutcome | Failed
 
 export interface RunRecord {
   broker: BrokerName;
+  /** 0-based round (--repeat). */
+  round: number;
   scenario: Scenario;
   outcome: Outcome;
+}
+
+/** The figure a run is ranked by when picking the median of several rounds. */
+function primaryValue(o: Outcome): number {
+  if (o.status === "failed") return NaN;
+  if (o.kind === "throughput") return o.gen.msgsPerSec;
+  if (o.kind === "connrate") return o.gen.connsPerSec;
+  return o.kibPerConnMarginal;
+}
+
+/** All rounds of one broker on one scenario, in round order. */
+export function recordsFor(records: RunRecord[], broker: BrokerName, scenarioId: string): RunRecord[] {
+  return records.filter((r) => r.broker === broker && r.scenario.id === scenarioId).sort((a, b) => a.round - b.round);
+}
+
+/**
+ * The run that stands for several rounds: the median by the primary figure
+ * (msgs/s, conn/s, KiB/conn), the lower middle one for an even count, so all
+ * figures in a cell come from one run. Failed rounds count only if all failed.
+ */
+export function medianRecord(runs: RunRecord[]): RunRecord | undefined {
+  const ok = runs.filter((r) => r.outcome.status === "ok");
+  if (ok.length === 0) return runs[0];
+  const sorted = [...ok].sort((a, b) => primaryValue(a.outcome) - primaryValue(b.outcome));
+  return sorted[Math.floor((sorted.length - 1) / 2)];
 }
 
 /** One-line summary for progress output. */
@@ -125,6 +152,11 @@ interface Metric<T extends OkOutcome> {
   text: (o: T) => string;
 }
 
+/** Broker CPU (process tree, % of a core) per delivered message, in µs: robust against a busy machine. */
+function cpuUsPerMsg(o: ThroughputOutcome): number {
+  return o.gen.msgsPerSec > 0 ? (o.brokerCpuPct * 1e4) / o.gen.msgsPerSec : NaN;
+}
+
 const THROUGHPUT_METRICS: Metric<ThroughputOutcome>[] = [
   { name: "msgs/s", ratio: true, value: (o) => o.gen.msgsPerSec, text: (o) => fmtInt(o.gen.msgsPerSec) },
   { name: "p50 ms", ratio: true, value: (o) => o.gen.latency.p50, text: (o) => fmtMs(o.gen.latency.p50) },
@@ -135,6 +167,28 @@ const THROUGHPUT_METRICS: Metric<ThroughputOutcome>[] = [
     ratio: false,
     value: (o) => o.brokerCoreBusyPct,
     text: (o) => `${fmtPct(o.brokerCoreBusyPct)} / ${fmtPct(o.genCoreBusyPct)}`,
+  },
+  {
+    name: "broker CPU µs/msg",
+    ratio: true,
+    value: cpuUsPerMsg,
+    text: (o) => (Number.isFinite(cpuUsPerMsg(o)) ? cpuUsPerMsg(o).toFixed(2) : "n/a"),
+  },
+];
+
+/** QoS 1 only, after the delivery latency rows. */
+const PUBACK_METRICS: Metric<ThroughputOutcome>[] = [
+  {
+    name: "PUBACK p50 ms",
+    ratio: true,
+    value: (o) => o.gen.pubackLatency?.p50 ?? NaN,
+    text: (o) => fmtMs(o.gen.pubackLatency?.p50 ?? NaN),
+  },
+  {
+    name: "PUBACK p99 ms",
+    ratio: true,
+    value: (o) => o.gen.pubackLatency?.p99 ?? NaN,
+    text: (o) => fmtMs(o.gen.pubackLatency?.p99 ?? NaN),
   },
 ];
 
@@ -169,25 +223,50 @@ const IDLE_METRICS: Metric<IdleOutcome>[] = [
 ];
 
 function metricsFor(sc: Scenario): Metric<OkOutcome>[] {
-  const list = sc.kind === "throughput" ? THROUGHPUT_METRICS : sc.kind === "connrate" ? CONNRATE_METRICS : IDLE_METRICS;
+  let list: Metric<ThroughputOutcome>[] | Metric<ConnRateOutcome>[] | Metric<IdleOutcome>[];
+  if (sc.kind === "throughput") {
+    list = sc.qos === 1 ? [...THROUGHPUT_METRICS.slice(0, 3), ...PUBACK_METRICS, ...THROUGHPUT_METRICS.slice(3)] : THROUGHPUT_METRICS;
+  } else {
+    list = sc.kind === "connrate" ? CONNRATE_METRICS : IDLE_METRICS;
+  }
   return list as unknown as Metric<OkOutcome>[];
 }
 
 export function buildRows(scenarios: Scenario[], brokers: BrokerName[], records: RunRecord[]): Row[] {
   const rows: Row[] = [];
+  const rounds = new Set(records.map((r) => r.round)).size;
   for (const sc of scenarios) {
-    metricsFor(sc).forEach((m, idx) => {
+    const metrics = metricsFor(sc);
+    metrics.forEach((m, idx) => {
       const cells = new Map<BrokerName, { value: number; text: string }>();
       for (const b of brokers) {
-        const o = records.find((r) => r.broker === b && r.scenario.id === sc.id)?.outcome;
+        const o = medianRecord(recordsFor(records, b, sc.id))?.outcome;
         if (o === undefined) continue;
         if (o.status === "failed") cells.set(b, { value: NaN, text: idx === 0 ? "FAILED" : "-" });
         else if (o.kind === sc.kind) cells.set(b, { value: m.value(o), text: m.text(o) });
       }
       rows.push({ scenario: idx === 0 ? sc.title : "", metric: m.name, cells, ratio: m.ratio });
     });
+    if (rounds > 1) {
+      // Every round's primary figure, so the spread behind the median is visible.
+      const cells = new Map<BrokerName, { value: number; text: string }>();
+      for (const b of brokers) {
+        const runs = recordsFor(records, b, sc.id);
+        if (runs.length === 0) continue;
+        const text = runs.map((r) => fmtShort(primaryValue(r.outcome), sc.kind === "idle")).join(" ");
+        cells.set(b, { value: NaN, text });
+      }
+      rows.push({ scenario: "", metric: `${metrics[0]!.name}, each round`, cells, ratio: false });
+    }
   }
   return rows;
+}
+
+/** Compact form for the per-round row: 45.5k, 812, 3.21. */
+function fmtShort(n: number, decimals: boolean): string {
+  if (!Number.isFinite(n)) return "FAILED";
+  if (decimals) return n.toFixed(2);
+  return n >= 10_000 ? `${(n / 1000).toFixed(1)}k` : Math.round(n).toString();
 }
 
 export function renderTable(rows: Row[], brokers: BrokerName[]): string {
@@ -221,8 +300,12 @@ export const LEGEND = [
   "msgs/s = PUBLISH deliveries received by subscribers per second (fan-out counts every subscriber's copy).",
   "Latency = send timestamp in the payload -> receipt, both taken in the same generator process (closed loop:",
   "  latency ~ messages in flight / throughput, so it mostly reflects queueing at the saturated broker).",
+  "PUBACK p50/p99 (QoS 1) = PUBLISH sent -> PUBACK received by the publisher: when the broker took responsibility",
+  "  for the message (with a durable store, after it is on disk). Subscribers may get the message before that.",
   "lost = expected deliveries that never arrived; late = out-of-order / duplicate / after-timeout deliveries.",
   "core busy = % of the broker's core (0) / generator's core (1) in use, incl. kernel softirq time.",
+  "broker CPU µs/msg = the broker process tree's CPU time per delivered message (excl. softirq): less",
+  "  disturbed by other load on the machine than msgs/s when the broker is CPU-bound.",
 ].join("\n");
 
 /** Expected deliveries for a throughput run (fan-out: every subscriber gets every message). */
@@ -230,17 +313,136 @@ function expectedDeliveries(sc: Scenario, published: number): number {
   return sc.kind === "throughput" && sc.topology === "fanout" ? published * sc.subscribers : published;
 }
 
+// ---- durable vs in-memory ------------------------------------------------------------
+
+/** Goal from the issue: durable QoS 1 throughput at least this fraction of the in-memory figure. */
+export const DURABLE_GOAL = 0.5;
+
+export interface DurabilityRatio {
+  scenario: string;
+  /** "halyard" (fsync) or "halyard-commit". */
+  broker: BrokerName;
+  msgsPerSec: number;
+  memoryMsgsPerSec: number;
+  ratio: number;
+  /** Only for the fsync variant on a scenario with persistent subscribers. */
+  goal: number | null;
+  met: boolean | null;
+  p99: number;
+  memoryP99: number;
+  pubackP99: number;
+  memoryPubackP99: number;
+  /** With several rounds: durable / in-memory msgs/s of the same round (rounds are interleaved). */
+  perRound: number[];
+  /** Broker CPU µs per message (median runs) and in-memory / durable: the throughput ratio at equal CPU. */
+  cpuUsPerMsg: number;
+  memoryCpuUsPerMsg: number;
+  cpuRatio: number;
+}
+
+/** Halyard durable (and commit-only) throughput relative to halyard-memory, per throughput scenario. */
+export function durabilityRatios(scenarios: Scenario[], records: RunRecord[]): DurabilityRatio[] {
+  const out: DurabilityRatio[] = [];
+  const asThroughput = (o: Outcome | undefined): ThroughputOutcome | undefined =>
+    o && o.status === "ok" && o.kind === "throughput" ? o : undefined;
+  const ok = (b: BrokerName, id: string): ThroughputOutcome | undefined =>
+    asThroughput(medianRecord(recordsFor(records, b, id))?.outcome);
+  const perRound = (b: BrokerName, id: string): number[] => {
+    const mem = recordsFor(records, "halyard-memory", id);
+    const out: number[] = [];
+    for (const r of recordsFor(records, b, id)) {
+      const d = asThroughput(r.outcome);
+      const m = asThroughput(mem.find((x) => x.round === r.round)?.outcome);
+      if (d && m) out.push(d.gen.msgsPerSec / m.gen.msgsPerSec);
+    }
+    return out;
+  };
+  for (const sc of scenarios) {
+    if (sc.kind !== "throughput") continue;
+    const mem = ok("halyard-memory", sc.id);
+    if (!mem) continue;
+    for (const b of ["halyard", "halyard-commit"] as const) {
+      const d = ok(b, sc.id);
+      if (!d) continue;
+      const ratio = d.gen.msgsPerSec / mem.gen.msgsPerSec;
+      const goal = b === "halyard" && sc.persistentSubscribers && sc.qos === 1 ? DURABLE_GOAL : null;
+      out.push({
+        scenario: sc.id,
+        broker: b,
+        msgsPerSec: d.gen.msgsPerSec,
+        memoryMsgsPerSec: mem.gen.msgsPerSec,
+        ratio,
+        goal,
+        met: goal === null ? null : ratio >= goal,
+        p99: d.gen.latency.p99,
+        memoryP99: mem.gen.latency.p99,
+        pubackP99: d.gen.pubackLatency?.p99 ?? NaN,
+        memoryPubackP99: mem.gen.pubackLatency?.p99 ?? NaN,
+        perRound: perRound(b, sc.id),
+        cpuUsPerMsg: cpuUsPerMsg(d),
+        memoryCpuUsPerMsg: cpuUsPerMsg(mem),
+        cpuRatio: cpuUsPerMsg(mem) / cpuUsPerMsg(d),
+      });
+    }
+  }
+  return out;
+}
+
+export function renderDurabilityRatios(ratios: DurabilityRatio[]): string[] {
+  return ratios.map((r) => {
+    const what = r.broker === "halyard" ? "durable (lmdb+fsync)" : "commit-only (lmdb, no fsync)";
+    const goal =
+      r.goal === null ? "" : ` — goal >= ${r.goal.toFixed(1)}x: ${r.met ? "MET" : "NOT MET"}`;
+    const puback = Number.isFinite(r.pubackP99)
+      ? `, PUBACK p99 ${fmtMs(r.pubackP99)} vs ${fmtMs(r.memoryPubackP99)} ms`
+      : "";
+    const rounds =
+      r.perRound.length > 1 ? `; per round ${r.perRound.map((x) => `${x.toFixed(2)}x`).join(" ")}` : "";
+    const cpu = Number.isFinite(r.cpuRatio)
+      ? `\n  at equal broker CPU: ${r.cpuRatio.toFixed(2)}x (${r.cpuUsPerMsg.toFixed(2)} vs ` +
+        `${r.memoryCpuUsPerMsg.toFixed(2)} µs of broker CPU per message; less sensitive to a busy machine)`
+      : "";
+    return (
+      `Halyard ${what} / in-memory on ${r.scenario}: ${fmtInt(r.msgsPerSec)} / ${fmtInt(r.memoryMsgsPerSec)} msgs/s ` +
+      `= ${r.ratio.toFixed(2)}x${goal} (delivery p99 ${fmtMs(r.p99)} vs ${fmtMs(r.memoryP99)} ms${puback}${rounds})${cpu}`
+    );
+  });
+}
+
+export interface NoteContext {
+  mosquittoPersistence: boolean;
+}
+
 /** Losses, failures and measurement caveats worth reading next to the table. */
-export function buildNotes(records: RunRecord[]): string[] {
+export function buildNotes(records: RunRecord[], ctx: NoteContext): string[] {
   const notes: string[] = [];
-  for (const { broker, scenario, outcome: o } of records) {
-    const at = `${broker} / ${scenario.id}`;
+  const durableRun = records.find((r) => r.scenario.kind === "throughput" && r.scenario.persistentSubscribers);
+  if (durableRun && records.some((r) => r.broker === "mosquitto")) {
+    notes.push(
+      ctx.mosquittoPersistence
+        ? "mosquitto ran with persistence true: it keeps messages in memory and writes a snapshot only every " +
+            "autosave_interval (1800 s) and at exit, so its PUBACK never waits for the disk (acked messages since the " +
+            "last snapshot are lost in a crash). Halyard's default sends the PUBACK only after an fsync; " +
+            "halyard-commit after the commit (crash-safe for the process, not for a power cut)."
+        : "mosquitto ran with persistence false: persistent sessions live in memory only.",
+    );
+  }
+  const rounds = new Set(records.map((r) => r.round)).size;
+  for (const { broker, round, scenario, outcome: o } of records) {
+    const at = `${broker} / ${scenario.id}${rounds > 1 ? ` (round ${round + 1})` : ""}`;
     if (o.status === "failed") {
       notes.push(`${at}: FAILED — ${o.error}`);
       continue;
     }
     if (o.kind === "throughput") {
       const g = o.gen;
+      const sc = g.sessionCheck;
+      if (sc && (sc.present < sc.subscribers || sc.removed < sc.subscribers || sc.error)) {
+        notes.push(
+          `${at}: after the run ${sc.present} of ${sc.subscribers} subscriber sessions were present on reconnect ` +
+            `(expected all: they are persistent) and ${sc.removed} were removed${sc.error ? ` (${sc.error})` : ""}`,
+        );
+      }
       if (g.lost > 0 || g.late > 0 || g.missingPubacks > 0 || g.disconnects > 0 || g.unexpected > 0) {
         const pct = (g.lost / Math.max(1, expectedDeliveries(scenario, g.publishedTotal))) * 100;
         notes.push(

@@ -38,6 +38,8 @@ import {
   LEGEND,
   buildNotes,
   buildRows,
+  durabilityRatios,
+  renderDurabilityRatios,
   renderTable,
   summarize,
   type CpuUse,
@@ -289,6 +291,7 @@ function fdLimit(): string {
 
 async function runBroker(
   name: BrokerName,
+  round: number,
   scenarios: Scenario[],
   launchOpts: (name: BrokerName) => LaunchOptions,
   records: RunRecord[],
@@ -329,12 +332,18 @@ async function runBroker(
         }
         if (/failed to start/.test(outcome.error)) startError = outcome.error;
       }
-      records.push({ broker: name, scenario: sc, outcome });
-      log(`${name} / ${sc.id}: ${summarize(outcome)}  [${((performance.now() - t) / 1000).toFixed(1)} s]`);
+      records.push({ broker: name, round, scenario: sc, outcome });
+      const tag = round > 0 || launchRounds > 1 ? ` (round ${round + 1})` : "";
+      log(`${name} / ${sc.id}${tag}: ${summarize(outcome)}  [${((performance.now() - t) / 1000).toFixed(1)} s]`);
       if (startError) {
         // The broker cannot start: mark the remaining scenarios without retrying each.
         for (const rest of scenarios.slice(scenarios.indexOf(sc) + 1)) {
-          records.push({ broker: name, scenario: rest, outcome: { status: "failed", error: "broker did not start" } });
+          records.push({
+            broker: name,
+            round,
+            scenario: rest,
+            outcome: { status: "failed", error: "broker did not start" },
+          });
         }
         break;
       }
@@ -346,6 +355,9 @@ async function runBroker(
 }
 
 // ---- main ---------------------------------------------------------------------------
+
+/** Rounds of this run (for progress output). */
+let launchRounds = 1;
 
 async function main(): Promise<void> {
   installCleanupHandlers();
@@ -375,7 +387,8 @@ async function main(): Promise<void> {
   const cpus = os.cpus();
   log(
     `brokers: ${opts.brokers.join(", ")}; scenarios: ${scenarios.map((s) => s.id).join(", ")}; ` +
-      `warm-up ${opts.warmupS} s, measure ${opts.durationS} s; broker on core 0, generator on core ${GEN_CORE}`,
+      `warm-up ${opts.warmupS} s, measure ${opts.durationS} s; broker on core 0, generator on core ${GEN_CORE}` +
+      (opts.repeat > 1 ? `; ${opts.repeat} rounds` : ""),
   );
   if (cpus.length < 2) log("WARNING: fewer than 2 CPUs; broker and generator will share a core");
   const idle = scenarios.find((s): s is IdleScenario => s.kind === "idle");
@@ -389,14 +402,20 @@ async function main(): Promise<void> {
 
   const brokerInfo: Record<string, { describe: string; error?: string }> = {};
   const records: RunRecord[] = [];
-  for (const name of opts.brokers) {
-    const describe = LAUNCHERS[name].describe({ workDir: workRoot, mosquittoPersistence: opts.mosquittoPersistence });
-    brokerInfo[name] = { describe };
-    log(`=== ${describe}`);
-    const err = await runBroker(name, scenarios, launchOpts, records);
-    if (err) {
-      brokerInfo[name].error = err;
-      log(err);
+  launchRounds = opts.repeat;
+  // Rounds are interleaved (A B C A B C ...) so slow drifts in machine load hit every broker alike.
+  for (let round = 0; round < opts.repeat; round++) {
+    if (opts.repeat > 1) log(`--- round ${round + 1} of ${opts.repeat}`);
+    for (const name of opts.brokers) {
+      if (brokerInfo[name]?.error) continue; // it did not start in an earlier round
+      const describe = LAUNCHERS[name].describe({ workDir: workRoot, mosquittoPersistence: opts.mosquittoPersistence });
+      brokerInfo[name] = { describe };
+      log(`=== ${describe}`);
+      const err = await runBroker(name, round, scenarios, launchOpts, records);
+      if (err) {
+        brokerInfo[name].error = err;
+        log(err);
+      }
     }
   }
   const elapsedS = (performance.now() - t0) / 1000;
@@ -406,16 +425,22 @@ async function main(): Promise<void> {
   console.log("");
   console.log(
     `MQTT broker benchmark — payload ${opts.payload} B, warm-up ${opts.warmupS} s, measure ${opts.durationS} s, ` +
-      `windows: QoS0 ${opts.window}, QoS1 ${opts.windowQos1}, fan-out ${opts.windowFanout}`,
+      `windows: QoS0 ${opts.window}, QoS1 ${opts.windowQos1}, fan-out ${opts.windowFanout}` +
+      (opts.repeat > 1 ? `; ${opts.repeat} interleaved rounds, each cell = that broker's median run` : ""),
   );
   for (const b of opts.brokers) console.log(`  ${b}: ${brokerInfo[b]?.describe ?? ""}`);
   console.log("");
   console.log(renderTable(rows, opts.brokers));
   console.log("");
+  const ratios = durabilityRatios(scenarios, records);
+  if (ratios.length > 0) {
+    for (const line of renderDurabilityRatios(ratios)) console.log(line);
+    console.log("");
+  }
   console.log(LEGEND);
   if (fdNote) console.log(`Note: ${fdNote}`);
 
-  const notes = buildNotes(records);
+  const notes = buildNotes(records, { mosquittoPersistence: opts.mosquittoPersistence });
   if (notes.length > 0) {
     console.log("\nNotes:");
     for (const n of notes) console.log(`  - ${n}`);
@@ -440,6 +465,7 @@ async function main(): Promise<void> {
         },
         options: opts,
         brokers: brokerInfo,
+        durabilityRatios: ratios,
         results: records,
       },
       null,

@@ -2,7 +2,12 @@
 
 import type { LatencySummary } from "./stats.ts";
 
-export type BrokerName = "halyard" | "mosquitto" | "aedes";
+/**
+ * Broker variants: `halyard` is the default configuration (LMDB store, fsync
+ * durability); `halyard-memory` and `halyard-commit` are the same broker with
+ * HALYARD_STORE=memory / HALYARD_DURABILITY=commit.
+ */
+export type BrokerName = "halyard" | "halyard-memory" | "halyard-commit" | "mosquitto" | "aedes";
 
 export type Topology = "fanin" | "pairs" | "fanout";
 
@@ -14,6 +19,14 @@ export interface ThroughputScenario {
   publishers: number;
   subscribers: number;
   qos: 0 | 1;
+  /**
+   * Subscribers connect with clean session = false (fixed client ids), so
+   * every message is routed to a persistent session. The generator removes
+   * those sessions again after the run (reconnect with clean = true).
+   */
+  persistentSubscribers: boolean;
+  /** First topic level(s): scenarios with persistent sessions use their own topics. */
+  topicPrefix: string;
   payloadSize: number;
   /** Max messages a publisher may have outstanding (closed-loop window). */
   window: number;
@@ -81,8 +94,21 @@ export interface ThroughputResult {
   /** PUBLISH frames that were not ours (e.g. too short or unknown publisher). */
   unexpected: number;
   latency: LatencySummary;
+  /**
+   * QoS 1 only: PUBLISH sent -> PUBACK received by the publisher, i.e. how
+   * long the broker took to take responsibility for the message (with a
+   * durable store: including the fsync). null for QoS 0.
+   */
+  pubackLatency: LatencySummary | null;
   /** CPU used by the generator during the measurement window, % of one core. */
   generatorCpuPct: number;
+  /**
+   * Persistent-subscriber scenarios: how many subscriber sessions the broker
+   * reported present (CONNACK session present = 1) when the subscriber
+   * reconnected after the run, proving the sessions were persistent; and how
+   * many were removed again by a clean-session connect. null otherwise.
+   */
+  sessionCheck: { subscribers: number; present: number; removed: number; error?: string } | null;
 }
 
 export interface ConnRateResult {

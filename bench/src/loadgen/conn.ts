@@ -6,7 +6,7 @@
 
 import net from "node:net";
 import { performance } from "node:perf_hooks";
-import { CONNACK, PUBACK, PUBLISH, SUBACK, subscribePacket } from "./packets.ts";
+import { CONNACK, DISCONNECT, PUBACK, PUBLISH, SUBACK, subscribePacket } from "./packets.ts";
 import { FrameReader, type FrameSink } from "./reader.ts";
 
 export interface ConnHandler {
@@ -28,6 +28,8 @@ export class MqttConn implements FrameSink {
   rxTime = 0;
   /** Set once CONNACK was received; `onClose` fires only after that. */
   established = false;
+  /** CONNACK's Session Present flag [MQTT-3.2.2-2]. */
+  sessionPresent = false;
   closed = false;
   /** Arbitrary per-connection index for the owner. */
   index = 0;
@@ -84,6 +86,7 @@ export class MqttConn implements FrameSink {
       this.connackWaiter = null;
       if (rc === 0) {
         this.established = true;
+        this.sessionPresent = (buf[body]! & 1) === 1;
         w?.resolve();
       } else {
         w?.reject(new Error(`CONNACK refused, return code ${rc}`));
@@ -157,6 +160,22 @@ export class MqttConn implements FrameSink {
 
   destroy(): void {
     this.socket.destroy();
+  }
+
+  /** Send DISCONNECT and resolve once the broker closed the connection (or after `timeoutMs`). */
+  disconnect(timeoutMs = 5000): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.socket.destroy();
+        resolve();
+      }, timeoutMs);
+      this.socket.once("close", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.socket.end(DISCONNECT);
+    });
   }
 }
 

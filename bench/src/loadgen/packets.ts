@@ -58,15 +58,16 @@ export interface ConnectTemplate {
  * CONNECT with client id `<prefix><counter>` where the counter is a
  * `digits`-wide zero-padded decimal patched in place by `connectPacket`.
  * Client ids stay <= 23 characters (the MQTT 3.1.1 guaranteed minimum).
+ * `clean = false` asks for a persistent session (MQTT 3.1.1 Clean Session 0).
  */
-export function connectTemplate(prefix: string, digits = 7): ConnectTemplate {
+export function connectTemplate(prefix: string, digits = 7, clean = true): ConnectTemplate {
   const clientId = prefix + "0".repeat(digits);
   if (clientId.length > 23) throw new Error(`client id too long: ${clientId}`);
   const bytes = mqtt.generate({
     cmd: "connect",
     protocolId: "MQTT",
     protocolVersion: 4,
-    clean: true,
+    clean,
     clientId,
     keepalive: KEEPALIVE_S,
   });

@@ -13,6 +13,13 @@
  * `stallMs` declares all its outstanding messages lost so a dropped tail
  * cannot stall the window forever. Whatever is still outstanding after the
  * drain period is lost too.
+ *
+ * Persistent subscribers (`persistentSubscribers`): subscribers connect with
+ * Clean Session 0, so the broker must keep (and, if it is durable, store)
+ * every message routed to them. After the run each subscriber reconnects
+ * once with Clean Session 0 — Session Present = 1 proves the broker kept the
+ * session — and once with Clean Session 1, which discards it, so no
+ * persistent session outlives the scenario.
  */
 
 import { performance } from "node:perf_hooks";
@@ -51,6 +58,8 @@ interface Publisher {
   counts: Uint16Array;
   /** QoS 1: PUBACK received per sequence number (ring). */
   pubacked: Uint8Array;
+  /** QoS 1: send time (performance.now() ms) per sequence number (ring), for the PUBACK latency. */
+  sentAt: Float64Array;
   /** Subscribers that must receive this publisher's messages. */
   subs: Subscriber[];
   lastProgress: number;
@@ -69,12 +78,59 @@ export async function runThroughput(
   hooks: ThroughputHooks,
 ): Promise<ThroughputResult> {
   const run = new ThroughputRun(sc);
+  let result: ThroughputResult | undefined;
   try {
     await run.connect(host, port, tag);
-    return await run.execute(hooks);
+    result = await run.execute(hooks);
   } finally {
     run.closeAll();
+    if (sc.persistentSubscribers) {
+      // Also after a failed run: persistent sessions must not outlive the scenario.
+      const check = await checkAndRemoveSessions(host, port, tag, sc.subscribers);
+      if (result) result.sessionCheck = check;
+    }
   }
+  return result;
+}
+
+function subscriberPrefix(tag: string): string {
+  return `${tag}s`;
+}
+
+/**
+ * Reconnect every subscriber once with Clean Session 0 (Session Present must
+ * be 1: the broker kept the session) and once with Clean Session 1 (discards
+ * it), each followed by DISCONNECT.
+ */
+async function checkAndRemoveSessions(
+  host: string,
+  port: number,
+  tag: string,
+  subscribers: number,
+): Promise<NonNullable<ThroughputResult["sessionCheck"]>> {
+  const resume = connectTemplate(subscriberPrefix(tag), 7, false);
+  const clean = connectTemplate(subscriberPrefix(tag), 7, true);
+  let present = 0;
+  let removed = 0;
+  const errors: string[] = [];
+  await forEachLimit(subscribers, CONNECT_CONCURRENCY, async (i) => {
+    try {
+      const a = await openConn(host, port, connectPacket(resume, i));
+      if (a.sessionPresent) present++;
+      await a.disconnect();
+      const b = await openConn(host, port, connectPacket(clean, i));
+      await b.disconnect();
+      removed++;
+    } catch (err) {
+      errors.push(err instanceof Error ? err.message : String(err));
+    }
+  });
+  return {
+    subscribers,
+    present,
+    removed,
+    ...(errors.length > 0 ? { error: `${errors.length} failed, first: ${errors[0]}` } : {}),
+  };
 }
 
 class ThroughputRun {
@@ -92,6 +148,7 @@ class ThroughputRun {
   private pumpScheduled = false;
 
   private readonly hist = new Histogram();
+  private readonly pubackHist = new Histogram();
   private delivered = 0;
   private publishedInWindow = 0;
   private publishedTotal = 0;
@@ -113,7 +170,7 @@ class ThroughputRun {
 
   async connect(host: string, port: number, tag: string): Promise<void> {
     const { sc } = this;
-    const subTpl = connectTemplate(`${tag}s`);
+    const subTpl = connectTemplate(subscriberPrefix(tag), 7, !sc.persistentSubscribers);
     const pubTpl = connectTemplate(`${tag}p`);
     const subHandler: ConnHandler = {
       onPublish: (c, b0, buf, body, end) => this.onPublish(c, b0, buf, body, end),
@@ -129,8 +186,9 @@ class ThroughputRun {
       const conn = await openConn(host, port, connectPacket(subTpl, i), subHandler);
       conn.index = i;
       subs[i] = { conn, expected: new Float64Array(sc.publishers) };
+      const pre = sc.topicPrefix;
       const filter =
-        sc.topology === "fanin" ? "bench/fanin/#" : sc.topology === "pairs" ? `bench/pair/${i}` : "bench/fanout";
+        sc.topology === "fanin" ? `${pre}/fanin/#` : sc.topology === "pairs" ? `${pre}/pair/${i}` : `${pre}/fanout`;
       await conn.subscribe(filter, sc.qos);
     });
     this.subs = subs.map((s) => s!);
@@ -139,8 +197,9 @@ class ThroughputRun {
     await forEachLimit(sc.publishers, CONNECT_CONCURRENCY, async (i) => {
       const conn = await openConn(host, port, connectPacket(pubTpl, i), pubHandler);
       conn.index = i;
+      const pre = sc.topicPrefix;
       const topic =
-        sc.topology === "fanin" ? `bench/fanin/${i}` : sc.topology === "pairs" ? `bench/pair/${i}` : "bench/fanout";
+        sc.topology === "fanin" ? `${pre}/fanin/${i}` : sc.topology === "pairs" ? `${pre}/pair/${i}` : `${pre}/fanout`;
       const targets =
         sc.topology === "fanin" ? [this.subs[0]!] : sc.topology === "pairs" ? [this.subs[i]!] : this.subs;
       pubs[i] = {
@@ -151,6 +210,7 @@ class ThroughputRun {
         complete: 0,
         counts: new Uint16Array(this.W),
         pubacked: new Uint8Array(this.W),
+        sentAt: new Float64Array(this.W),
         subs: targets,
         lastProgress: 0,
       };
@@ -177,6 +237,7 @@ class ThroughputRun {
 
       await sleep(sc.warmupMs);
       this.hist.reset();
+      this.pubackHist.reset();
       this.delivered = 0;
       this.publishedInWindow = 0;
       this.measuring = true;
@@ -192,6 +253,7 @@ class ThroughputRun {
       const delivered = this.delivered;
       const publishedInWindow = this.publishedInWindow;
       const latency = this.hist.summary();
+      const pubackLatency = sc.qos === 1 ? this.pubackHist.summary() : null;
 
       // Stop publishing and let in-flight messages arrive.
       this.sending = false;
@@ -212,7 +274,9 @@ class ThroughputRun {
         disconnects: this.disconnects,
         unexpected: this.unexpected,
         latency,
+        pubackLatency,
         generatorCpuPct: ((cpu.user + cpu.system) / 1000 / measuredMs) * 100,
+        sessionCheck: null,
       };
     } finally {
       clearInterval(stallTimer);
@@ -248,6 +312,8 @@ class ThroughputRun {
 
   private sendBatch(p: Publisher, k: number, ts: number): void {
     const { bytes, payloadOffset, packetIdOffset } = p.tpl;
+    const { sentAt } = p;
+    const W = this.W;
     const len = bytes.length;
     const out = Buffer.allocUnsafe(k * len);
     let seq = p.nextSeq;
@@ -257,7 +323,10 @@ class ThroughputRun {
       out.writeDoubleLE(ts, pl + PAYLOAD_TS_OFFSET);
       out.writeUInt32LE(p.index, pl + PAYLOAD_PUB_OFFSET);
       out.writeUInt32LE(seq >>> 0, pl + PAYLOAD_SEQ_OFFSET);
-      if (packetIdOffset >= 0) out.writeUInt16BE((seq % MAX_PACKET_ID) + 1, off + packetIdOffset);
+      if (packetIdOffset >= 0) {
+        out.writeUInt16BE((seq % MAX_PACKET_ID) + 1, off + packetIdOffset);
+        sentAt[seq % W] = ts;
+      }
     }
     p.nextSeq = seq;
     this.publishedTotal += k;
@@ -313,6 +382,7 @@ class ThroughputRun {
     const slot = seq % this.W;
     if (p.pubacked[slot] === 1) return; // duplicate
     p.pubacked[slot] = 1;
+    if (this.measuring) this.pubackHist.recordMs(conn.rxTime - p.sentAt[slot]!);
     this.credit(p, seq, conn.rxTime);
   }
 
