@@ -100,6 +100,11 @@ export class CompiledAcl {
   private readonly rules: CompiledRule[];
   private readonly publishCache = new Map<string, Decision>();
   private readonly deliverCache = new Map<string, Decision>();
+  /**
+   * Whether any subscribe deny rule exists, i.e. whether deliveries need a
+   * per-message check. Computed once: it is read for every delivered message.
+   */
+  readonly hasSubscribeDenies: boolean;
 
   constructor(rules: RuleInput[], vars: { clientid: string; username: string }) {
     const ordered = rules
@@ -120,6 +125,7 @@ export class CompiledAcl {
         first: first === "+" || first === "#" ? undefined : first,
       });
     }
+    this.hasSubscribeDenies = this.rules.some((r) => r.subscribe && !r.allow);
   }
 
   get size(): number {
@@ -169,8 +175,5 @@ export class CompiledAcl {
     return decision;
   }
 
-  /** Whether any subscribe deny rule exists, i.e. whether deliveries need a per-message check. */
-  get hasSubscribeDenies(): boolean {
-    return this.rules.some((r) => r.subscribe && !r.allow);
-  }
+
 }
