@@ -198,7 +198,6 @@ describe("MQTT tenant isolation", () => {
         ["sensor-1", a.password, "no tenant"],
         ["sensor-1@ACME", a.password, "tenant in capitals"],
         ["sensor-1@acme ", a.password, "trailing space"],
-        ["sensor-1@acme\u0000", a.password, "trailing NUL"],
         ["sensor-1@nosuchtenant", a.password, "unknown tenant"],
         ["sensor-1@_anonymous", a.password, "the anonymous namespace"],
       ];
@@ -206,6 +205,10 @@ describe("MQTT tenant isolation", () => {
         expect(await refusal(connectRaw(port, { protocolVersion, clientId: "sensor-1", username, password })), what).toBe(bad);
       }
       expect(await refusal(connectRaw(port, { protocolVersion, clientId: "sensor-1", username: "sensor-1@acme" })), "no password").toBe(bad);
+      // U+0000 in the username is malformed [MQTT-1.5.4-2]: v5 CONNACK 0x81, v3.1.1 closed without CONNACK.
+      expect(await refusal(connectRaw(port, { protocolVersion, clientId: "sensor-1", username: "sensor-1@acme\u0000", password: a.password })), "trailing NUL").toBe(
+        protocolVersion === 5 ? 0x81 : undefined,
+      );
       // A right login for another device's client id is not a way in either.
       expect(await refusal(connectRaw(port, { protocolVersion, clientId: "sensor-2", username: "sensor-1@acme", password: a.password }))).toBe(
         protocolVersion === 5 ? 0x85 : 2,

@@ -154,3 +154,27 @@ describe("[MQTT-4.7.2-1] at the mount boundary", () => {
     await noMessage(wild, 100);
   });
 });
+
+describe("[MQTT-1.5.4-2] U+0000 in the username", () => {
+  let t: TestBroker | undefined;
+  afterEach(async () => t?.close());
+
+  it("is refused at CONNECT before authentication sees it (v5 CONNACK 0x81; v3.1.1 closes without CONNACK)", async () => {
+    const seen: (string | undefined)[] = [];
+    t = await startBroker({ hooks: { authenticate: (r) => (seen.push(r.username), { ok: true }), authorizePublish: () => 0, authorizeSubscribe: (_c, _f, q) => q } });
+    for (const [protocolVersion, code] of [[5, 0x81], [4, undefined]] as const) {
+      const c = mqtt.connect(t.url, { protocolVersion, clientId: `nul-${protocolVersion}`, username: "dev\u0000@acme", password: "x", reconnectPeriod: 0 });
+      const outcome = await new Promise<{ code?: number } | "closed">((resolve) => {
+        c.once("error", (e: { code?: number }) => resolve(e));
+        c.once("close", () => resolve("closed"));
+        c.once("connect", () => resolve({ code: -1 }));
+      });
+      if (code === undefined) expect(outcome).toBe("closed");
+      else expect((outcome as { code?: number }).code).toBe(code);
+      c.end(true);
+    }
+    expect(seen).toEqual([]);
+    await t.connect({ username: "fine@acme", password: "x" });
+    expect(seen).toEqual(["fine@acme"]);
+  });
+});

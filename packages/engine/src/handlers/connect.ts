@@ -51,6 +51,15 @@ export function handleConnect(channel: Channel, packet: mqtt.IConnectPacket): Ha
     return reject(channel, ReasonCode.ClientIdentifierNotValid);
   }
 
+  // A UTF-8 string holding U+0000 (or ill-formed UTF-8, decoded as U+FFFD) is malformed
+  // [MQTT-1.5.4-1, MQTT-1.5.4-2]: v5 answers CONNACK 0x81, v3 closes without one [MQTT-1.5.3-2].
+  const username = packet.username;
+  if (username !== undefined && (username.includes("\u0000") || username.includes("\ufffd"))) {
+    if (version === 5) return reject(channel, ReasonCode.MalformedPacket);
+    channel.broker.stats.malformedPackets++;
+    return channel.connection.destroy();
+  }
+
   const will = packet.will;
   if (will) {
     if (!isValidTopicName(will.topic)) return reject(channel, ReasonCode.TopicNameInvalid);
