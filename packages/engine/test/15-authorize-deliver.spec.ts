@@ -165,7 +165,7 @@ describe("[MQTT-1.5.4-2] U+0000 in the username", () => {
     for (const [protocolVersion, code] of [[5, 0x81], [4, undefined]] as const) {
       const c = mqtt.connect(t.url, { protocolVersion, clientId: `nul-${protocolVersion}`, username: "dev\u0000@acme", password: "x", reconnectPeriod: 0 });
       const outcome = await new Promise<{ code?: number } | "closed">((resolve) => {
-        c.once("error", (e: { code?: number }) => resolve(e));
+        c.once("error", (e) => resolve(e as { code?: number }));
         c.once("close", () => resolve("closed"));
         c.once("connect", () => resolve({ code: -1 }));
       });
