@@ -43,7 +43,8 @@ export interface BrokerOptions {
   maximumQoS: 0 | 1 | 2;
   /** Prefix of assigned client identifiers. */
   assignedClientIdPrefix: string;
-  hooks: BrokerHooks;
+  /** Extension points; any hook left out allows (see allowAllHooks). */
+  hooks: Partial<BrokerHooks>;
   sessionStore: SessionStore | undefined;
   retainedStore: RetainedStore | undefined;
   /** Clock, replaceable in tests. */

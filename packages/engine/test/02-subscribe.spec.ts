@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import type { BrokerHooks } from "../src/hooks.ts";
 import { brokerFor, delay, VERSIONS, type Version } from "./core-util.ts";
 import type { TestBroker } from "./harness.ts";
 import { connectRaw, type PacketOf, type RawClient } from "./raw-client.ts";
@@ -37,14 +36,6 @@ async function matchedTopics(t: TestBroker, v: Version, filter: string, topics: 
   return got.map((p) => p.topic);
 }
 
-function hooksWith(overrides: Partial<BrokerHooks>): BrokerHooks {
-  return {
-    authenticate: () => ({ ok: true }),
-    authorizePublish: () => 0,
-    authorizeSubscribe: (_c, _f, qos) => qos,
-    ...overrides,
-  };
-}
 
 describe("02 subscribe", () => {
   for (const v of VERSIONS) {
@@ -243,9 +234,9 @@ describe("02 subscribe", () => {
 
       it(`authorizeSubscribe: denial gives SUBACK ${v === 5 ? "0x87" : "0x80"}, a lower QoS is a downgrade`, async (ctx) => {
         const t = await brokerFor(ctx, {
-          hooks: hooksWith({
+          hooks: {
             authorizeSubscribe: (_c, filter, qos) => (filter.startsWith("secret") ? 0x87 : filter.startsWith("limited") ? Math.min(qos, 1) : qos),
-          }),
+          },
         });
         const sub = await connectRaw(t, v, { clientId: "acl" });
         const suback = await sub.subscribe([
@@ -270,12 +261,12 @@ describe("02 subscribe", () => {
 
       it("authorizeSubscribe: an asynchronous hook keeps SUBACK order and packets behind it wait", async (ctx) => {
         const t = await brokerFor(ctx, {
-          hooks: hooksWith({
+          hooks: {
             authorizeSubscribe: async (_c, filter, qos) => {
               await delay(filter === "slow" ? 60 : 5);
               return filter === "deny" ? 0x87 : qos;
             },
-          }),
+          },
         });
         const sub = await connectRaw(t, v, { clientId: "acl-async" });
         sub.send({ cmd: "subscribe", messageId: 1, subscriptions: [{ topic: "slow", qos: 1 }] });

@@ -1,19 +1,10 @@
 import { describe, expect, it } from "vitest";
-import type { BrokerHooks } from "../src/hooks.ts";
 import { brokerFor, delay, VERSIONS } from "./core-util.ts";
 import { nextMessages } from "./harness.ts";
 import { connectRaw, type PacketOf } from "./raw-client.ts";
 
 /** PUBLISH and the QoS 0/1/2 flows, both directions (MQTT 3.1.1 §3.3-3.7, §4.3, §4.6; MQTT 5.0 same sections). */
 
-function hooksWith(overrides: Partial<BrokerHooks>): BrokerHooks {
-  return {
-    authenticate: () => ({ ok: true }),
-    authorizePublish: () => 0,
-    authorizeSubscribe: (_c, _f, qos) => qos,
-    ...overrides,
-  };
-}
 
 const QOS = [0, 1, 2] as const;
 
@@ -207,7 +198,7 @@ describe("03 publish and QoS", () => {
 
       it(`authorizePublish denial: ${v === 5 ? "PUBACK/PUBREC 0x87" : "positive acknowledgement [MQTT-3.3.5-2]"}, message not delivered`, async (ctx) => {
         const t = await brokerFor(ctx, {
-          hooks: hooksWith({ authorizePublish: (_c, topic) => (topic.startsWith("forbidden/") ? 0x87 : 0) }),
+          hooks: { authorizePublish: (_c, topic) => (topic.startsWith("forbidden/") ? 0x87 : 0) },
         });
         const sub = await connectRaw(t, v, { clientId: "deny-sub" });
         await sub.subscribe("#", 2);
@@ -233,12 +224,12 @@ describe("03 publish and QoS", () => {
 
       it("[MQTT-4.6.0-2] [MQTT-4.6.0-3] an asynchronous authorizePublish keeps acknowledgements in PUBLISH order", async (ctx) => {
         const t = await brokerFor(ctx, {
-          hooks: hooksWith({
+          hooks: {
             authorizePublish: async (_c, topic) => {
               await delay(topic === "slow" ? 60 : 1);
               return 0;
             },
-          }),
+          },
         });
         const sub = await connectRaw(t, v, { clientId: "async-sub" });
         await sub.subscribe("#", 1);

@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import type { BrokerHooks } from "../src/hooks.ts";
 import { brokerFor, delay, until, VERSIONS, type Version } from "./core-util.ts";
 import type { TestBroker } from "./harness.ts";
 import { connectRaw, openRaw, type PacketOf, type RawClient } from "./raw-client.ts";
@@ -19,14 +18,6 @@ function will(v: Version, overrides: Partial<Will> = {}): Will {
   return { topic: "w/a", payload: Buffer.from(`gone-${v}`), qos: 1, retain: false, ...overrides };
 }
 
-function hooksWith(overrides: Partial<BrokerHooks>): BrokerHooks {
-  return {
-    authenticate: () => ({ ok: true }),
-    authorizePublish: () => 0,
-    authorizeSubscribe: (_c, _f, qos) => qos,
-    ...overrides,
-  };
-}
 
 describe("07 will", () => {
   for (const v of VERSIONS) {
@@ -138,7 +129,7 @@ describe("07 will", () => {
 
       it("a will to a topic the client may not publish to is not published (authorizePublish)", async (ctx) => {
         const t = await brokerFor(ctx, {
-          hooks: hooksWith({ authorizePublish: (_c, topic) => (topic === "w/forbidden" ? 0x87 : 0) }),
+          hooks: { authorizePublish: (_c, topic) => (topic === "w/forbidden" ? 0x87 : 0) },
         });
         const o = await observer(t, v);
         const a = await connectRaw(t, v, { clientId: "wa", will: will(v, { topic: "w/forbidden" }) });

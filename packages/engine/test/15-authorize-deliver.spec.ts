@@ -8,7 +8,7 @@ describe("authorizeDeliver hook and administrative disconnects", () => {
   afterEach(async () => t?.close());
 
   it("a message the hook refuses is not delivered and is counted; others still flow (QoS 0 and 1)", async () => {
-    t = await startBroker({ hooks: { authenticate: () => ({ ok: true }), authorizePublish: () => 0, authorizeSubscribe: (_c, _f, q) => q, authorizeDeliver: (_c, topic) => !topic.startsWith("secret/") } });
+    t = await startBroker({ hooks: { authorizeDeliver: (_c, topic) => !topic.startsWith("secret/") } });
     const sub = await t.connect();
     const pub = await t.connect();
     await sub.subscribeAsync("#", { qos: 1 });
@@ -45,7 +45,7 @@ describe("authorizeDeliver hook and administrative disconnects", () => {
   });
 
   it("disconnectWhere sends v5 DISCONNECT with the reason to the selected clients only", async () => {
-    t = await startBroker({ hooks: { authenticate: (r) => ({ ok: true, attributes: { device: r.clientId } }), authorizePublish: () => 0, authorizeSubscribe: (_c, _f, q) => q } });
+    t = await startBroker({ hooks: { authenticate: (r) => ({ ok: true, attributes: { device: r.clientId } }) } });
     const victim = await t.connect({ clientId: "victim" });
     const bystander = await t.connect({ clientId: "bystander" });
     const reason = new Promise<number | undefined>((resolve) => victim.once("disconnect", (p) => resolve(p.reasonCode)));
@@ -133,7 +133,7 @@ describe("[MQTT-4.7.2-1] at the mount boundary", () => {
 
   it("a mounted client's leading wildcard does not match its own $ topics, live or retained; explicit $ filters do", async () => {
     t = await startBroker({
-      hooks: { authenticate: () => ({ ok: true, mountPoint: "acme/" }), authorizePublish: () => 0, authorizeSubscribe: (_c, _f, q) => q },
+      hooks: { authenticate: () => ({ ok: true, mountPoint: "acme/" }) },
     });
     const pub = await t.connect();
     await pub.publishAsync("$SYS/retained", "r", { qos: 1, retain: true });
@@ -161,7 +161,7 @@ describe("[MQTT-1.5.4-2] U+0000 in the username", () => {
 
   it("is refused at CONNECT before authentication sees it (v5 CONNACK 0x81; v3.1.1 closes without CONNACK)", async () => {
     const seen: (string | undefined)[] = [];
-    t = await startBroker({ hooks: { authenticate: (r) => (seen.push(r.username), { ok: true }), authorizePublish: () => 0, authorizeSubscribe: (_c, _f, q) => q } });
+    t = await startBroker({ hooks: { authenticate: (r) => (seen.push(r.username), { ok: true }) } });
     for (const [protocolVersion, code] of [[5, 0x81], [4, undefined]] as const) {
       const c = mqtt.connect(t.url, { protocolVersion, clientId: `nul-${protocolVersion}`, username: "dev\u0000@acme", password: "x", reconnectPeriod: 0 });
       const outcome = await new Promise<{ code?: number } | "closed">((resolve) => {

@@ -1,26 +1,11 @@
 import { X509Certificate } from "node:crypto";
-import type { Duplex } from "node:stream";
 import tls from "node:tls";
 import WebSocket from "ws";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { listenTls, listenWs, type SecureListener, type TransportInfo } from "../src/index.ts";
 import { makePki, type TestPki } from "./certs.ts";
+import { echo, roundTrip } from "./echo-streams.ts";
 
-function echo(seen: TransportInfo[] = []) {
-  return (stream: Duplex, info: TransportInfo) => {
-    seen.push(info);
-    stream.on("data", (d: Buffer) => stream.write(d));
-    stream.on("error", () => undefined);
-  };
-}
-
-function roundTrip(socket: Duplex, payload: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    socket.once("data", (d: Buffer) => resolve(d.toString()));
-    socket.once("error", reject);
-    socket.write(payload);
-  });
-}
 
 const fingerprint = (pem: Buffer) => new X509Certificate(pem).fingerprint256;
 

@@ -6,8 +6,9 @@ import { problems } from "../../common/problem.ts";
 import { AuditService } from "../audit/audit.service.ts";
 import { AuthoritiesService } from "../authorities/authorities.service.ts";
 import type { Principal } from "../auth/principal.ts";
-import { DatabaseService, type Db } from "../database/database.service.ts";
+import { DatabaseService } from "../database/database.service.ts";
 import { DevicesRepository } from "../devices/devices.repository.ts";
+import { requireDevice } from "../devices/require-device.ts";
 import { TenantAccess } from "../tenants/tenant-access.service.ts";
 import { CertificatesRepository } from "./certificates.repository.ts";
 import { CsrRejectedError, issueFromCsr, issueWithNewKey, type IssuedMaterial } from "./pki.ts";
@@ -53,14 +54,14 @@ export class CertificatesService {
 
   async list(p: Principal, slug: string, deviceId: string, q: z.infer<typeof pageQuery>) {
     const tenant = await this.access.require(p, slug, "tenant_viewer");
-    await this.requireDevice(this.database.db, tenant.id, deviceId);
+    await requireDevice(this.devices, this.database.db, tenant.id, deviceId);
     const { items, total } = await this.repo.list(this.database.db, tenant.id, deviceId, (q.page - 1) * q.pageSize, q.pageSize);
     return { items: items.map(toCertificateDto), page: q.page, pageSize: q.pageSize, total };
   }
 
   async get(p: Principal, slug: string, deviceId: string, id: string) {
     const tenant = await this.access.require(p, slug, "tenant_viewer");
-    await this.requireDevice(this.database.db, tenant.id, deviceId);
+    await requireDevice(this.devices, this.database.db, tenant.id, deviceId);
     const row = await this.repo.find(this.database.db, tenant.id, deviceId, id);
     if (!row) throw problems.notFound("Certificate");
     return toCertificateDto(row);
@@ -75,7 +76,7 @@ export class CertificatesService {
   ): Promise<z.infer<typeof schemas.issuedCertificate>> {
     const tenant = await this.access.require(p, slug, "tenant_operator");
     return this.database.transaction(async (tx, changes) => {
-      const device = await this.requireDevice(tx, tenant.id, deviceId);
+      const device = await requireDevice(this.devices, tx, tenant.id, deviceId);
       const ca = await this.authorities.signingAuthority(tx, tenant.id, body.authorityId);
       const request = {
         authorityPem: ca.certificatePem,
@@ -123,7 +124,7 @@ export class CertificatesService {
   async revoke(p: Principal, slug: string, deviceId: string, id: string, body: z.infer<typeof schemas.revokeCertificate>, requestId?: string) {
     const tenant = await this.access.require(p, slug, "tenant_operator");
     return this.database.transaction(async (tx, changes) => {
-      await this.requireDevice(tx, tenant.id, deviceId);
+      await requireDevice(this.devices, tx, tenant.id, deviceId);
       const before = await this.repo.find(tx, tenant.id, deviceId, id);
       if (!before) throw problems.notFound("Certificate");
       if (before.revokedAt) throw problems.conflict(`Certificate ${before.serialNumber} was revoked at ${before.revokedAt.toISOString()}.`);
@@ -134,9 +135,4 @@ export class CertificatesService {
     });
   }
 
-  private async requireDevice(db: Db, tenantId: string, deviceId: string) {
-    const device = await this.devices.find(db, tenantId, deviceId);
-    if (!device) throw problems.notFound("Device");
-    return device;
-  }
 }

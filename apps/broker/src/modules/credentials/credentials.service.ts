@@ -8,6 +8,7 @@ import type { Principal } from "../auth/principal.ts";
 import { generatePassword, hashGeneratedSecret, hashPassword } from "../auth/secrets.ts";
 import { DatabaseService, type Db } from "../database/database.service.ts";
 import { DevicesRepository } from "../devices/devices.repository.ts";
+import { requireDevice } from "../devices/require-device.ts";
 import { TenantAccess } from "../tenants/tenant-access.service.ts";
 import { CredentialsRepository } from "./credentials.repository.ts";
 
@@ -56,14 +57,14 @@ export class CredentialsService {
 
   async list(p: Principal, slug: string, deviceId: string, q: z.infer<typeof pageQuery>) {
     const tenant = await this.access.require(p, slug, "tenant_viewer");
-    await this.requireDevice(this.database.db, tenant.id, deviceId);
+    await requireDevice(this.devices, this.database.db, tenant.id, deviceId);
     const { items, total } = await this.repo.list(this.database.db, tenant.id, deviceId, (q.page - 1) * q.pageSize, q.pageSize);
     return { items: items.map(toCredentialDto), page: q.page, pageSize: q.pageSize, total };
   }
 
   async get(p: Principal, slug: string, deviceId: string, id: string) {
     const tenant = await this.access.require(p, slug, "tenant_viewer");
-    await this.requireDevice(this.database.db, tenant.id, deviceId);
+    await requireDevice(this.devices, this.database.db, tenant.id, deviceId);
     const row = await this.repo.find(this.database.db, tenant.id, deviceId, id);
     if (!row) throw problems.notFound("Credential");
     return toCredentialDto(row);
@@ -78,7 +79,7 @@ export class CredentialsService {
   async create(p: Principal, slug: string, deviceId: string, body: z.infer<typeof schemas.createCredential>, requestId?: string) {
     const tenant = await this.access.require(p, slug, "tenant_operator");
     const expiresAt = requireFuture(body.expiresAt) ?? null;
-    const device = await this.requireDevice(this.database.db, tenant.id, deviceId);
+    const device = await requireDevice(this.devices, this.database.db, tenant.id, deviceId);
     const username = body.username ?? device.clientId;
     if (body.username === undefined && !schemas.credentialUsername.safeParse(username).success) {
       throw problems.badRequest("1 field(s) are invalid.", [
@@ -91,7 +92,7 @@ export class CredentialsService {
     // A password we generated is high-entropy and gets the fast hash; one a person chose gets argon2id.
     const passwordHash = body.password === undefined ? hashGeneratedSecret(password) : await hashPassword(password);
     return this.database.transaction(async (tx, changes) => {
-      await this.requireDevice(tx, tenant.id, deviceId);
+      await requireDevice(this.devices, tx, tenant.id, deviceId);
       await this.requireUsernameFree(tx, tenant.id, username, body.username === undefined);
       const row = await this.repo.create(tx, { id: randomUUID(), tenantId: tenant.id, deviceId, username, passwordHash, expiresAt });
       // The broker may have cached "no such username" from an earlier CONNECT.
@@ -105,7 +106,7 @@ export class CredentialsService {
     const tenant = await this.access.require(p, slug, "tenant_operator");
     const expiresAt = requireFuture(body.expiresAt);
     return this.database.transaction(async (tx, changes) => {
-      await this.requireDevice(tx, tenant.id, deviceId);
+      await requireDevice(this.devices, tx, tenant.id, deviceId);
       const before = await this.repo.find(tx, tenant.id, deviceId, id);
       if (!before) throw problems.notFound("Credential");
       if (before.revokedAt) throw problems.conflict("The credential is revoked; create a new one instead.");
@@ -124,7 +125,7 @@ export class CredentialsService {
   async revoke(p: Principal, slug: string, deviceId: string, id: string, requestId?: string) {
     const tenant = await this.access.require(p, slug, "tenant_operator");
     await this.database.transaction(async (tx, changes) => {
-      await this.requireDevice(tx, tenant.id, deviceId);
+      await requireDevice(this.devices, tx, tenant.id, deviceId);
       const before = await this.repo.find(tx, tenant.id, deviceId, id);
       if (!before) throw problems.notFound("Credential");
       if (before.revokedAt) return;
@@ -134,11 +135,6 @@ export class CredentialsService {
     });
   }
 
-  private async requireDevice(db: Db, tenantId: string, deviceId: string) {
-    const device = await this.devices.find(db, tenantId, deviceId);
-    if (!device) throw problems.notFound("Device");
-    return device;
-  }
 
   private async requireUsernameFree(db: Db, tenantId: string, username: string, defaulted: boolean) {
     if (!(await this.repo.usernameTaken(db, tenantId, username))) return;

@@ -7,6 +7,7 @@ import { AuditService } from "../audit/audit.service.ts";
 import type { Principal } from "../auth/principal.ts";
 import { DatabaseService, type Db } from "../database/database.service.ts";
 import { DevicesRepository } from "../devices/devices.repository.ts";
+import { requireDevice } from "../devices/require-device.ts";
 import { TenantAccess } from "../tenants/tenant-access.service.ts";
 import { GroupsRepository } from "./groups.repository.ts";
 
@@ -150,6 +151,6 @@ export class GroupsService {
   /** Both looked up within the tenant: a group or device of another tenant is simply not found. */
   private async requireBoth(tx: Db, tenantId: string, groupId: string, deviceId: string) {
     if (!(await this.repo.find(tx, tenantId, groupId))) throw problems.notFound("Group");
-    if (!(await this.devices.find(tx, tenantId, deviceId))) throw problems.notFound("Device");
+    await requireDevice(this.devices, tx, tenantId, deviceId);
   }
 }
