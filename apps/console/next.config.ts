@@ -6,6 +6,8 @@ const config: NextConfig = {
   output: process.env.CONSOLE_STANDALONE === "1" ? "standalone" : undefined,
   // The monorepo root, so standalone tracing includes workspace packages.
   outputFileTracingRoot: path.join(import.meta.dirname, "../.."),
+  // Tests build into their own folder so a developer's `next dev`/`next build` never clobbers theirs.
+  distDir: process.env.CONSOLE_DIST_DIR ?? ".next",
   transpilePackages: ["@halyard/api-contract"],
   poweredByHeader: false,
   reactStrictMode: true,
