@@ -3,6 +3,8 @@ import type { Logger } from "pino";
 import type { HalyardConfig } from "./config/config.ts";
 import { CoreModule } from "./core.module.ts";
 import { HealthController } from "./health/health.controller.ts";
+import { Readiness } from "./health/readiness.ts";
+import { AdminModule } from "./modules/admin/admin.module.ts";
 import { ApiKeysModule } from "./modules/api-keys/api-keys.module.ts";
 import { CredentialsModule } from "./modules/credentials/credentials.module.ts";
 import { GroupsModule } from "./modules/groups/groups.module.ts";
@@ -17,6 +19,7 @@ import { BindingsModule } from "./modules/bindings/bindings.module.ts";
 import { BridgesModule } from "./modules/bridges/bridges.module.ts";
 import { CertificatesModule } from "./modules/certificates/certificates.module.ts";
 import { RolesModule } from "./modules/roles/roles.module.ts";
+import { MonitoringModule } from "./modules/monitoring/monitoring.module.ts";
 import { MetricsController } from "./metrics/metrics.controller.ts";
 import { MetricsService } from "./metrics/metrics.service.ts";
 import { MqttService } from "./mqtt/mqtt.service.ts";
@@ -33,9 +36,9 @@ export class AppModule {
   static forRoot(config: HalyardConfig, logger: Logger): DynamicModule {
     return {
       module: AppModule,
-      imports: [CoreModule.forRoot(config, logger), DatabaseModule, AuditModule, AuthModule, TenantsModule, DevicesModule, OpenApiModule, GroupsModule, CredentialsModule, MembershipsModule, ApiKeysModule, AuthoritiesModule, CertificatesModule, RolesModule, BindingsModule, BridgesModule],
+      imports: [CoreModule.forRoot(config, logger), DatabaseModule, AuditModule, AuthModule, TenantsModule, DevicesModule, OpenApiModule, GroupsModule, CredentialsModule, MembershipsModule, ApiKeysModule, AuthoritiesModule, CertificatesModule, RolesModule, BindingsModule, BridgesModule, MonitoringModule, AdminModule],
       controllers: [HealthController, MetricsController],
-      providers: [TenantDirectoryRepository, MqttService, MetricsService],
+      providers: [TenantDirectoryRepository, MqttService, MetricsService, Readiness],
       exports: [MqttService],
     };
   }

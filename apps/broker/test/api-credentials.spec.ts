@@ -25,6 +25,8 @@ describe.each(DB_KINDS)("admin API: device credentials (%s database)", (db) => {
 
   const creds = (device: string, slug = "acme") => `/api/v1/tenants/${slug}/devices/${device}/credentials`;
   const prisma = () => api.broker.app.get(DatabaseService).db;
+  /** The promise's value, or "timed out" after `ms` (a disconnect that never comes fails fast). */
+  const within = <T>(p: Promise<T>, ms = 3000) => Promise.race([p, new Promise<"timed out">((resolve) => setTimeout(() => resolve("timed out"), ms))]);
   const create = async (device: string, body: object = {}, token = acmeOperator) => {
     const r = await api.call("POST", creds(device), { token, body });
     if (r.status === 201) passwords.push(r.body.password);
@@ -194,6 +196,91 @@ describe.each(DB_KINDS)("admin API: device credentials (%s database)", (db) => {
     await expect(connect(b.username, b.password)).rejects.toMatchObject(refused);
   });
 
+  it("rotate replaces the password in place: shown once, the old one stops working, connections that used it are closed", async () => {
+    const d = (await api.call("POST", "/api/v1/tenants/acme/devices", { token: acmeAdmin, body: { clientId: "rot-1" } })).body.id as string;
+    const a = (await create(d)).body;
+    const b = (await create(d, { username: "rot-1-b" })).body;
+    const url = `mqtt://127.0.0.1:${api.broker.ports.tcp}`;
+    const connect = (username: string, password: string) =>
+      new Promise<mqtt.MqttClient>((resolve, reject) => {
+        const c = mqtt.connect(url, { clientId: "rot-1", username: `${username}@acme`, password, protocolVersion: 5, reconnectPeriod: 0, connectTimeout: 5000 });
+        c.once("connect", () => resolve(c));
+        c.once("error", (err) => {
+          c.end(true);
+          reject(err);
+        });
+        c.once("close", () => reject(new Error("closed before CONNACK")));
+      });
+    const kicked = (client: mqtt.MqttClient) => new Promise<number | undefined>((resolve) => client.once("disconnect", (p) => resolve(p.reasonCode)));
+
+    const before = await connect(a.username, a.password);
+    const beforeKicked = kicked(before);
+    const r = await api.call("POST", `${creds(d)}/${a.id}/rotate`, { token: acmeOperator });
+    expect(r.status).toBe(200);
+    passwords.push(r.body.password);
+    expect(schemas.createdCredential.strict().parse(r.body)).toBeTruthy();
+    const { password: _old, ...withoutPassword } = a;
+    expect(r.body).toEqual({ ...withoutPassword, password: r.body.password });
+    expect(r.body.password).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(r.body.password).not.toBe(a.password);
+    expect(await within(beforeKicked)).toBe(0x98); // Administrative action
+    before.end(true);
+
+    await expect(connect(a.username, a.password)).rejects.toMatchObject({ code: 0x86 });
+    const after = await connect(a.username, r.body.password);
+    // The device's other credential was not touched, nor were its connections.
+    const afterKicked = kicked(after);
+    expect((await api.call("POST", `${creds(d)}/${b.id}/rotate`, { token: acmeOperator })).status).toBe(200);
+    expect(await within(afterKicked, 300)).toBe("timed out"); // still connected
+    after.end(true);
+    const row = await prisma().deviceCredential.findUniqueOrThrow({ where: { id: a.id } });
+    expect(await verifyPassword(row.passwordHash, r.body.password)).toBe(true);
+    expect(await verifyPassword(row.passwordHash, a.password)).toBe(false);
+
+    // Reads never show the new password; the audit record names the rotation without secrets.
+    expect(JSON.stringify((await api.call("GET", creds(d), { token: acmeViewer })).body)).not.toContain(r.body.password);
+    const audit = await api.call("GET", "/api/v1/tenants/acme/audit?resource=credential&pageSize=5", { token: acmeAdmin });
+    const rotation = audit.body.items.find((e: { action: string; resourceId: string }) => e.action === "credential.rotate" && e.resourceId === a.id);
+    expect(rotation).toMatchObject({ before: { id: a.id, username: a.username }, after: { id: a.id, username: a.username } });
+    expect(JSON.stringify(rotation)).not.toMatch(/password|sha256\$/i);
+
+    // A revoked credential cannot be rotated back to life.
+    expect((await api.call("DELETE", `${creds(d)}/${b.id}`, { token: acmeOperator })).status).toBe(204);
+    const revoked = await api.call("POST", `${creds(d)}/${b.id}/rotate`, { token: acmeOperator });
+    expect(revoked.status).toBe(409);
+    expect(revoked.headers.get("content-type")).toContain("application/problem+json");
+  });
+
+  it("an expiry set now or in the past expires the credential at once and closes its connections; a later expiry restores it", async () => {
+    const d = (await api.call("POST", "/api/v1/tenants/acme/devices", { token: acmeAdmin, body: { clientId: "exp-1" } })).body.id as string;
+    const a = (await create(d)).body;
+    const url = `mqtt://127.0.0.1:${api.broker.ports.tcp}`;
+    const connect = () =>
+      new Promise<mqtt.MqttClient>((resolve, reject) => {
+        const c = mqtt.connect(url, { clientId: "exp-1", username: `${a.username}@acme`, password: a.password, protocolVersion: 5, reconnectPeriod: 0, connectTimeout: 5000 });
+        c.once("connect", () => resolve(c));
+        c.once("error", (err) => {
+          c.end(true);
+          reject(err);
+        });
+        c.once("close", () => reject(new Error("closed before CONNACK")));
+      });
+    const live = await connect();
+    const kicked = new Promise<number | undefined>((resolve) => live.once("disconnect", (p) => resolve(p.reasonCode)));
+    const past = new Date(Date.now() - 60_000).toISOString();
+    const r = await api.call("PATCH", `${creds(d)}/${a.id}`, { token: acmeOperator, body: { expiresAt: past } });
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ id: a.id, enabled: true, expiresAt: past, revokedAt: null });
+    expect(await within(kicked)).toBe(0x98);
+    live.end(true);
+    await expect(connect()).rejects.toMatchObject({ code: 0x86 });
+
+    const later = new Date(Date.now() + 3_600_000).toISOString();
+    expect((await api.call("PATCH", `${creds(d)}/${a.id}`, { token: acmeOperator, body: { expiresAt: later } })).body.expiresAt).toBe(later);
+    const again = await connect();
+    again.end(true);
+  });
+
   it("another tenant's admin gets 404, by acme's path and with acme's ids under its own path", async () => {
     const d = dev["sensor-1"]!;
     const c = (await api.call("GET", creds(d), { token: acmeAdmin })).body.items[0].id as string;
@@ -204,6 +291,7 @@ describe.each(DB_KINDS)("admin API: device credentials (%s database)", (db) => {
       ["GET", `${creds(d)}/${c}`],
       ["PATCH", `${creds(d)}/${c}`, { enabled: false }],
       ["DELETE", `${creds(d)}/${c}`],
+      ["POST", `${creds(d)}/${c}/rotate`],
       // acme's device under globex's path
       ["GET", creds(d, "globex")],
       ["POST", creds(d, "globex"), { username: "stolen" }],
@@ -212,6 +300,7 @@ describe.each(DB_KINDS)("admin API: device credentials (%s database)", (db) => {
       ["GET", `${creds(globexDevice, "globex")}/${c}`],
       ["PATCH", `${creds(globexDevice, "globex")}/${c}`, { enabled: false }],
       ["DELETE", `${creds(globexDevice, "globex")}/${c}`],
+      ["POST", `${creds(globexDevice, "globex")}/${c}/rotate`],
     ];
     for (const [method, path, body] of calls) {
       const r = await api.call(method, path, { token: globexAdmin, body });
@@ -235,6 +324,7 @@ describe.each(DB_KINDS)("admin API: device credentials (%s database)", (db) => {
       ["POST", creds(d), { username: "by-viewer" }],
       ["PATCH", `${creds(d)}/${c}`, { enabled: false }],
       ["DELETE", `${creds(d)}/${c}`],
+      ["POST", `${creds(d)}/${c}/rotate`],
     ];
     for (const [method, path, body] of calls) {
       const r = await api.call(method, path, { token: acmeViewer, body });
@@ -270,13 +360,16 @@ describe.each(DB_KINDS)("admin API: device credentials (%s database)", (db) => {
       expect(r.headers.get("content-type")).toContain("application/problem+json");
       if (path) expect(r.body.errors.map((e: { path: string }) => e.path)).toContain(path);
     }
-    const updates: unknown[] = [{ enabled: "yes" }, { expiresAt: past }, { expiresAt: "soon" }, { password: "a-new-password-123" }, { username: "renamed" }, { revokedAt: null }];
+    // (An expiry in the past is allowed on PATCH: it expires the credential now; see the expiry test.)
+    const updates: unknown[] = [{ enabled: "yes" }, { expiresAt: "soon" }, { password: "a-new-password-123" }, { username: "renamed" }, { revokedAt: null }];
     for (const body of updates) {
       const r = await api.call("PATCH", `${creds(d)}/${c}`, { token: acmeAdmin, body });
       expect(r.status, JSON.stringify(body)).toBe(400);
       expect(r.headers.get("content-type")).toContain("application/problem+json");
     }
     const malformed: [string, string][] = [
+      ["POST", `${creds(d)}/not-a-uuid/rotate`],
+      ["POST", `${creds("x")}/${c}/rotate`],
       ["GET", creds("not-a-uuid")],
       ["POST", creds("123")],
       ["GET", `${creds(d)}/not-a-uuid`],
@@ -290,6 +383,8 @@ describe.each(DB_KINDS)("admin API: device credentials (%s database)", (db) => {
       expect(r.status, `${method} ${path}`).toBe(400);
     }
     expect((await api.call("POST", creds(randomUUID()), { token: acmeAdmin, body: {} })).status).toBe(404);
+    expect((await api.call("POST", `${creds(d)}/${randomUUID()}/rotate`, { token: acmeAdmin })).status).toBe(404);
+    expect((await api.call("POST", `${creds(randomUUID())}/${c}/rotate`, { token: acmeAdmin })).status).toBe(404);
     expect((await api.call("GET", `${creds(d)}/${randomUUID()}`, { token: acmeAdmin })).status).toBe(404);
     expect((await api.call("POST", creds(d), { token: acmeAdmin, raw: "{not json" })).status).toBe(400);
     expect(await snapshot()).toEqual(before);

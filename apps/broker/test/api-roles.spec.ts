@@ -233,6 +233,56 @@ describe.each(DB_KINDS)("admin API: roles and topic rules (%s database)", (db) =
     expect((await api.call("DELETE", `${base}/${r.body.id}`, { token: acmeAdmin })).status).toBe(204);
   }, 30_000);
 
+  it("POST roles/validate checks a role body without saving it: every issue with its path", async () => {
+    const validate = (body: unknown, query = "", token = acmeViewer) => api.call("POST", `${base}/validate${query}`, { token, body });
+    const before = await snapshot();
+    const good = await validate({ name: "draft", rules: [{ effect: "allow", action: "publish", topicFilter: "devices/${clientid}/#" }] });
+    expect(good.status).toBe(200);
+    expect(schemas.roleValidation.strict().parse(good.body)).toEqual({ valid: true, issues: [] });
+
+    const bad = await validate({
+      name: "draft",
+      rules: [
+        { effect: "maybe", action: "publish", topicFilter: "a" },
+        { effect: "allow", action: "publish", topicFilter: "a" },
+        { effect: "allow", action: "both", topicFilter: "a/#/b" },
+        { effect: "allow", action: "both", topicFilter: "devices/${tenant}/x", priority: -1 },
+      ],
+    });
+    expect(bad.status).toBe(200);
+    expect(bad.body.valid).toBe(false);
+    expect(bad.body.issues.map((i: { path: string }) => i.path)).toEqual(["rules.0.effect", "rules.2.topicFilter", "rules.3.topicFilter", "rules.3.priority"]);
+    expect(bad.body.issues[1].message).toMatch(/valid MQTT topic filter/);
+    expect(bad.body.issues[2].message).toMatch(/unknown variable \$\{tenant\}/);
+
+    // A taken name is an issue, listed with the others; not for the role being edited itself.
+    const taken = await validate({ name: role.name, rules: [{ effect: "allow", action: "publish", topicFilter: "a/#/b" }] });
+    expect(taken.body).toEqual({
+      valid: false,
+      issues: [
+        { path: "rules.0.topicFilter", message: expect.stringMatching(/valid MQTT topic filter/) },
+        { path: "name", message: `a role named '${role.name}' exists in tenant 'acme'` },
+      ],
+    });
+    expect((await validate({ name: role.name }, `?roleId=${role.id}`)).body).toEqual({ valid: true, issues: [] });
+    // A name taken in acme only ("empty") is free in globex.
+    expect((await validate({ name: "empty" })).body.valid).toBe(false);
+    expect((await api.call("POST", "/api/v1/tenants/globex/roles/validate", { token: globexAdmin, body: { name: "empty" } })).body).toEqual({ valid: true, issues: [] });
+
+    expect((await validate({ rules: [] })).body.issues.map((i: { path: string }) => i.path)).toEqual(["name"]);
+    expect((await validate({ name: "x", colour: "red" })).body.issues.map((i: { path: string }) => i.path)).toEqual(["(body)"]);
+    expect((await validate([1, 2])).body).toMatchObject({ valid: false, issues: [{ path: "(body)" }] });
+    const many = Array.from({ length: 10_001 }, () => ({ effect: "allow", action: "publish", topicFilter: "a" }));
+    expect((await validate({ name: "big", rules: many }, "", acmeAdmin)).body.issues.map((i: { path: string }) => i.path)).toEqual(["rules"]);
+
+    // The query, authorization and tenant are checked like any route.
+    expect((await validate({ name: "x" }, "?roleId=nope")).status).toBe(400);
+    expect((await validate({ name: "x" }, "?other=1")).status).toBe(400);
+    expect((await validate({ name: "x" }, "", globexAdmin)).status).toBe(404);
+    expect((await api.call("POST", `${base}/validate`, { body: { name: "x" } })).status).toBe(401);
+    expect(await snapshot()).toEqual(before);
+  });
+
   it("deletes a role (204), then it is gone", async () => {
     const r = await api.call("POST", base, { token: acmeAdmin, body: { name: "short-lived", rules: [{ effect: "allow", action: "both", topicFilter: "tmp/#" }] } });
     expect((await api.call("DELETE", `${base}/${r.body.id}`, { token: acmeAdmin })).status).toBe(204);

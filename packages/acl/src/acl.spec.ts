@@ -142,3 +142,76 @@ describe("decision cache", () => {
     expect(acl.publish("x/secret/1").rule?.topicFilter).toBe("x/secret/#");
   });
 });
+
+describe("explain", () => {
+  it("names the deciding rule, its expanded filter and its place in evaluation order, with the caller's own fields", () => {
+    type Sourced = RuleInput & { roleName: string };
+    const mine = (r: RuleInput, roleName: string): Sourced => ({ ...r, roleName });
+    const deny = mine(rule("deny", "publish", "devices/${clientid}/secret/#", 10), "lockdown");
+    const own = mine(rule("allow", "both", "devices/${clientid}/#", 20), "devices");
+    const user = mine(rule("allow", "subscribe", "users/${username}/+", 20), "devices");
+    const acl = new CompiledAcl<Sourced>([own, user, deny], vars);
+
+    const denied = acl.explain("publish", "devices/dev-1/secret/key");
+    expect(denied).toEqual({ allowed: false, rule: deny, filter: "devices/dev-1/secret/#", position: 0 });
+    expect(denied.rule?.roleName).toBe("lockdown");
+    expect(acl.explain("publish", "devices/dev-1/temp")).toEqual({ allowed: true, rule: own, filter: "devices/dev-1/#", position: 1 });
+    expect(acl.explain("subscribe", "users/u1/+")).toEqual({ allowed: true, rule: user, filter: "users/u1/+", position: 2 });
+    expect(acl.explain("deliver", "users/u1/inbox")).toMatchObject({ allowed: true, rule: user });
+    // Publish-only deny does not apply to deliveries; the subscribe side of `own` decides.
+    expect(acl.explain("deliver", "devices/dev-1/secret/key")).toMatchObject({ allowed: true, rule: own });
+    expect(acl.explain("publish", "devices/dev-2/temp")).toEqual({ allowed: false, rule: undefined, filter: undefined, position: undefined });
+  });
+
+  it("positions count only usable rules (a rule whose placeholder value is unsafe is dropped)", () => {
+    const unsafe = rule("allow", "publish", "devices/${clientid}/#", 1);
+    const plain = rule("allow", "publish", "open/#", 2);
+    const acl = new CompiledAcl([unsafe, plain], { clientid: "a+b", username: "u" });
+    expect(acl.explain("publish", "open/x")).toEqual({ allowed: true, rule: plain, filter: "open/#", position: 0 });
+    expect(acl.explain("publish", "devices/a+b/x").rule).toBeUndefined();
+  });
+
+  it("always agrees with publish, subscribe and deliver (random rules, topics and filters)", () => {
+    let seed = 7;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const words = ["a", "b", "dev-1", "u1", "$x"];
+    const level = (wild: boolean, last: boolean) => {
+      const k = rand(wild ? (last ? 8 : 7) : 5);
+      return k < 5 ? (words[k] as string) : k === 5 ? "${clientid}" : k === 6 ? "+" : "#";
+    };
+    const make = (wild: boolean, placeholders: boolean) => {
+      const len = 1 + rand(4);
+      const levels: string[] = [];
+      for (let i = 0; i < len; i++) {
+        let l = level(wild, i === len - 1);
+        if (!placeholders && l === "${clientid}") l = "dev-1";
+        if (!wild && (l === "+" || l === "#")) l = "a";
+        levels.push(l);
+      }
+      return levels.join("/");
+    };
+    const effects = ["allow", "deny"] as const;
+    const actions = ["publish", "subscribe", "both"] as const;
+    for (let round = 0; round < 200; round++) {
+      const rules = Array.from({ length: 1 + rand(8) }, () =>
+        rule(effects[rand(2)] as "allow" | "deny", actions[rand(3)] as RuleInput["action"], make(true, true), rand(3) * 10),
+      );
+      const acl = new CompiledAcl(rules, vars);
+      for (let i = 0; i < 30; i++) {
+        const topic = make(false, false);
+        const filter = make(true, false);
+        for (const [action, decision, probe] of [
+          ["publish", acl.publish(topic), topic],
+          ["deliver", acl.deliver(topic), topic],
+          ["subscribe", acl.subscribe(filter), filter],
+        ] as const) {
+          const e = acl.explain(action, probe);
+          expect({ allowed: e.allowed, rule: e.rule }, `${action} ${probe}`).toEqual(decision);
+        }
+      }
+    }
+  });
+});

@@ -33,14 +33,26 @@ export interface RuleInput {
   roleName?: string;
 }
 
-export interface Decision {
+export interface Decision<R extends RuleInput = RuleInput> {
   allowed: boolean;
   /** The rule that decided, or undefined when nothing matched (default deny). */
-  rule: RuleInput | undefined;
+  rule: R | undefined;
 }
 
-interface CompiledRule {
-  source: RuleInput;
+/** What `explain` answers: the decision plus where the deciding rule sits and what it became. */
+export interface Explanation<R extends RuleInput = RuleInput> extends Decision<R> {
+  /** The deciding rule's filter with `${clientid}`/`${username}` substituted; undefined when nothing matched. */
+  filter: string | undefined;
+  /** Position of the deciding rule in evaluation order (after sorting and dropping unusable rules). */
+  position: number | undefined;
+}
+
+/** "deliver" is the per-message check of a delivery against the subscribe rules (see `deliver`). */
+export type CheckAction = Action | "deliver";
+
+interface CompiledRule<R extends RuleInput> {
+  source: R;
+  filter: string;
   allow: boolean;
   publish: boolean;
   subscribe: boolean;
@@ -96,17 +108,21 @@ export function filterCovers(ruleLevels: string[], request: string): boolean {
   return ruleLevels.length === r.length;
 }
 
-export class CompiledAcl {
-  private readonly rules: CompiledRule[];
-  private readonly publishCache = new Map<string, Decision>();
-  private readonly deliverCache = new Map<string, Decision>();
+/**
+ * `R` lets callers attach their own facts to rules (which role, which
+ * binding) and get them back, typed, from the decision.
+ */
+export class CompiledAcl<R extends RuleInput = RuleInput> {
+  private readonly rules: CompiledRule<R>[];
+  private readonly publishCache = new Map<string, Decision<R>>();
+  private readonly deliverCache = new Map<string, Decision<R>>();
   /**
    * Whether any subscribe deny rule exists, i.e. whether deliveries need a
    * per-message check. Computed once: it is read for every delivered message.
    */
   readonly hasSubscribeDenies: boolean;
 
-  constructor(rules: RuleInput[], vars: { clientid: string; username: string }) {
+  constructor(rules: R[], vars: { clientid: string; username: string }) {
     const ordered = rules
       .map((r, index) => ({ r, index }))
       .sort((a, b) => a.r.priority - b.r.priority || (a.r.effect === b.r.effect ? 0 : a.r.effect === "deny" ? -1 : 1) || a.index - b.index);
@@ -118,6 +134,7 @@ export class CompiledAcl {
       const first = levels[0] as string;
       this.rules.push({
         source: r,
+        filter,
         allow: r.effect === "allow",
         publish: r.action !== "subscribe",
         subscribe: r.action !== "publish",
@@ -133,47 +150,73 @@ export class CompiledAcl {
   }
 
   /** May the device publish to this topic name? */
-  publish(topic: string): Decision {
+  publish(topic: string): Decision<R> {
     return this.decide(topic, true, this.publishCache);
   }
 
   /** May the device subscribe to this filter (without `$share/<group>/`)? */
-  subscribe(filter: string): Decision {
-    for (const rule of this.rules) {
-      if (rule.subscribe && filterCovers(rule.levels, filter)) return { allowed: rule.allow, rule: rule.source };
-    }
-    return { allowed: false, rule: undefined };
+  subscribe(filter: string): Decision<R> {
+    const i = this.coveringRule(filter);
+    const rule = i < 0 ? undefined : this.rules[i];
+    return rule ? { allowed: rule.allow, rule: rule.source } : { allowed: false, rule: undefined };
   }
 
   /** May a message on this topic be delivered to the device (its subscribe rules, per topic)? */
-  deliver(topic: string): Decision {
+  deliver(topic: string): Decision<R> {
     return this.decide(topic, false, this.deliverCache);
   }
 
   /**
-   * First match over the ordered rules for a topic name. The topic is split
-   * once, rules whose literal first level differs are skipped without
-   * matching, and the answer is remembered (the compiled ACL is rebuilt, not
-   * mutated, when rules change, so the cache never goes stale).
+   * The same answer as `publish`, `subscribe` or `deliver`, found by the same
+   * matching code (never a second implementation that could drift), plus the
+   * deciding rule's expanded filter and position. Bypasses the caches: it
+   * serves people asking "why", not the hot path.
    */
-  private decide(topic: string, publish: boolean, cache: Map<string, Decision>): Decision {
+  explain(action: CheckAction, topic: string): Explanation<R> {
+    const i = action === "subscribe" ? this.coveringRule(topic) : this.matchingRule(topic.split("/"), action === "publish");
+    const rule = i < 0 ? undefined : this.rules[i];
+    if (!rule) return { allowed: false, rule: undefined, filter: undefined, position: undefined };
+    return { allowed: rule.allow, rule: rule.source, filter: rule.filter, position: i };
+  }
+
+  /**
+   * First match over the ordered rules for a topic name, remembered (the
+   * compiled ACL is rebuilt, not mutated, when rules change, so the cache
+   * never goes stale).
+   */
+  private decide(topic: string, publish: boolean, cache: Map<string, Decision<R>>): Decision<R> {
     const known = cache.get(topic);
     if (known) return known;
-    const levels = topic.split("/");
-    const first = levels[0];
-    let decision: Decision = { allowed: false, rule: undefined };
-    for (const rule of this.rules) {
-      if (!(publish ? rule.publish : rule.subscribe)) continue;
-      if (rule.first !== undefined && rule.first !== first) continue;
-      if (levelsMatch(rule.levels, levels)) {
-        decision = { allowed: rule.allow, rule: rule.source };
-        break;
-      }
-    }
+    const i = this.matchingRule(topic.split("/"), publish);
+    const rule = i < 0 ? undefined : this.rules[i];
+    const decision: Decision<R> = rule ? { allowed: rule.allow, rule: rule.source } : { allowed: false, rule: undefined };
     if (cache.size >= CACHE_LIMIT) cache.clear();
     cache.set(topic, decision);
     return decision;
   }
 
+  /**
+   * Index of the first publish (or subscribe, for deliveries) rule matching a
+   * topic name split into levels, or -1. Rules whose literal first level
+   * differs are skipped without matching.
+   */
+  private matchingRule(levels: string[], publish: boolean): number {
+    const first = levels[0];
+    for (let i = 0; i < this.rules.length; i++) {
+      const rule = this.rules[i] as CompiledRule<R>;
+      if (!(publish ? rule.publish : rule.subscribe)) continue;
+      if (rule.first !== undefined && rule.first !== first) continue;
+      if (levelsMatch(rule.levels, levels)) return i;
+    }
+    return -1;
+  }
 
+  /** Index of the first subscribe rule covering a requested filter, or -1. */
+  private coveringRule(filter: string): number {
+    for (let i = 0; i < this.rules.length; i++) {
+      const rule = this.rules[i] as CompiledRule<R>;
+      if (rule.subscribe && filterCovers(rule.levels, filter)) return i;
+    }
+    return -1;
+  }
 }

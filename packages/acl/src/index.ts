@@ -1,1 +1,1 @@
-export { CompiledAcl, filterCovers, filterMatches, type Action, type Decision, type RuleAction, type RuleInput } from "./acl.ts";
+export { CompiledAcl, filterCovers, filterMatches, type Action, type CheckAction, type Decision, type Explanation, type RuleAction, type RuleInput } from "./acl.ts";

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { clientId, description, isoDate, name, pageQuery, slug, tag, tenantRole, uuid } from "./common.ts";
+import { isValidTopicFilter, isValidTopicName, parseSharedFilter } from "@halyard/engine/topic";
 import { ruleTopicFilter } from "./topic-filter.ts";
 
 // ---- tenants ---------------------------------------------------------------
@@ -65,6 +66,8 @@ export const device = z.object({
   tags: z.array(z.string()),
   enabled: z.boolean(),
   groupIds: z.array(uuid),
+  /** Whether the device holds a live MQTT connection to the broker process that answered. */
+  connected: z.boolean(),
   createdAt: isoDate,
   updatedAt: isoDate,
 });
@@ -74,8 +77,30 @@ export const deviceListQuery = pageQuery
     tag: tag.optional(),
     enabled: z.enum(["true", "false"]).transform((v) => v === "true").optional(),
     groupId: uuid.optional(),
+    connected: z.enum(["true", "false"]).transform((v) => v === "true").optional(),
   })
   .strict();
+
+/** Most rows one import takes. */
+export const DEVICE_IMPORT_MAX_ROWS = 10_000;
+
+/**
+ * Bulk import: CSV text with the header `clientId,description,tags,groups`
+ * (any order; only clientId required); tags and groups (by name) separated by `;`.
+ */
+export const importDevices = z
+  .object({
+    csv: z.string().min(1),
+    /** Also create one generated password credential per device (username = client id); passwords are returned once. */
+    createCredentials: z.boolean().optional(),
+  })
+  .strict();
+export const importError = z.object({ line: z.number().int(), field: z.string(), message: z.string() });
+export const importDevicesResult = z.object({
+  created: z.number().int(),
+  errors: z.array(importError),
+  credentials: z.array(z.object({ clientId: z.string(), username: z.string(), password: z.string() })).optional(),
+});
 
 // ---- groups ----------------------------------------------------------------------
 
@@ -185,11 +210,75 @@ export const role = z.object({
   updatedAt: isoDate,
 });
 
+/** Editor-side check of a role body (the create-role body) without saving it. */
+export const roleValidationQuery = z.object({ roleId: uuid.optional() }).strict();
+export const roleValidation = z.object({ valid: z.boolean(), issues: z.array(z.object({ path: z.string(), message: z.string() })) });
+
 export const createBinding = z.object({ roleId: uuid, targetType: z.enum(["device", "group"]), targetId: uuid }).strict();
 export const binding = createBinding.extend({ id: uuid, createdAt: isoDate });
 export const bindingListQuery = pageQuery
   .extend({ roleId: uuid.optional(), targetType: z.enum(["device", "group"]).optional(), targetId: uuid.optional() })
   .strict();
+
+// ---- access check ------------------------------------------------------------------------------
+
+/**
+ * "Would the broker let this device do this?" `topic` is a topic name for
+ * publish and deliver, a filter (optionally `$share/<group>/<filter>`) for
+ * subscribe. `username` is the `${username}` the device would have (the
+ * credential it connects with); by default its only credential's username,
+ * else its client id (as for certificate and token logins). `qos` and
+ * `retain` describe the message but do not change the permission answer.
+ */
+export const accessCheck = z
+  .object({
+    deviceId: uuid,
+    action: z.enum(["publish", "subscribe", "deliver"]),
+    topic: z.string().min(1).max(65_535),
+    qos: z.union([z.literal(0), z.literal(1), z.literal(2)]).optional(),
+    retain: z.boolean().optional(),
+    username: credentialUsername.optional(),
+  })
+  .strict()
+  .superRefine((b, ctx) => {
+    const problem = accessCheckTopicProblem(b.action, b.topic);
+    if (problem) ctx.addIssue({ code: "custom", path: ["topic"], message: problem });
+  });
+
+function accessCheckTopicProblem(action: "publish" | "subscribe" | "deliver", topic: string): string | undefined {
+  if (action !== "subscribe") {
+    if (topic.includes("+") || topic.includes("#")) return `a ${action} topic is a topic name: wildcards (+ and #) are only for subscribe`;
+    if (!isValidTopicName(topic)) return "not a valid MQTT topic name (no U+0000, well-formed UTF-8)";
+    return undefined;
+  }
+  const shared = parseSharedFilter(topic);
+  if (shared === "invalid") return "not a valid shared subscription: $share/<group>/<filter>, the group without + or #";
+  if (!isValidTopicFilter(shared ? shared.filter : topic)) return "not a valid MQTT topic filter (`+` and `#` must be whole levels, `#` last)";
+  return undefined;
+}
+
+export const accessCheckResult = z.object({
+  allowed: z.boolean(),
+  decidedBy: z
+    .object({
+      roleId: uuid,
+      roleName: z.string(),
+      ruleId: uuid,
+      /** Position of the rule in its role, as the role API lists them (priority, then order written), from 0. */
+      ruleIndex: z.number().int(),
+      effect: z.enum(["allow", "deny"]),
+      action: z.enum(["publish", "subscribe", "both"]),
+      priority: z.number().int(),
+      topicFilter: z.string(),
+      /** The filter with `${clientid}` and `${username}` substituted, as evaluated. */
+      expandedFilter: z.string(),
+      via: z.object({ kind: z.enum(["device", "group"]), id: uuid, name: z.string() }),
+    })
+    .nullable(),
+  reason: z.string(),
+  /** The placeholder values the rules were evaluated with. */
+  evaluatedAs: z.object({ clientId: z.string(), username: z.string() }),
+});
 
 // ---- API keys -------------------------------------------------------------------------------
 

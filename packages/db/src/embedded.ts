@@ -30,6 +30,8 @@ export interface EmbeddedPostgresOptions {
   dataDir: string;
   /** Concurrent client connections accepted (default 32). */
   maxConnections?: number;
+  /** TCP port on 127.0.0.1 (default: any free port); a fixed one lets a test stop and start the server under the same URL. */
+  port?: number;
 }
 
 export class EmbeddedPostgresError extends Error {
@@ -107,8 +109,8 @@ function lockDataDir(dir: string): () => void {
 }
 
 /** Serves an open PGlite on 127.0.0.1; `close` stops serving, closes the database, then runs `release`. */
-async function serveOverSocket(db: PGlite, maxConnections: number, release = () => {}): Promise<EmbeddedPostgres> {
-  const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0, maxConnections });
+async function serveOverSocket(db: PGlite, maxConnections: number, release = () => {}, listenPort = 0): Promise<EmbeddedPostgres> {
+  const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: listenPort, maxConnections });
   try {
     await server.start();
   } catch (err) {
@@ -147,7 +149,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       `embedded database in ${dir} cannot be opened (was it written by another PGlite version?): ${(err as Error).message}`,
     );
   }
-  return serveOverSocket(db, options.maxConnections ?? 32, unlock);
+  return serveOverSocket(db, options.maxConnections ?? 32, unlock, options.port ?? 0);
 }
 
 /** A throw-away in-memory database, used as the schema engine's shadow database. */

@@ -3,7 +3,7 @@ import { Channel } from "./channel.ts";
 import { Connection } from "./connection.ts";
 import { allowAllHooks, type BrokerHooks, type ClientInfo, type DropReason } from "./hooks.ts";
 import { isExpired, type Message, type QoS } from "./message.ts";
-import { defaultBrokerOptions, type BrokerOptions } from "./options.ts";
+import { checkRuntimeOptions, defaultBrokerOptions, type BrokerOptions, type RuntimeOptions } from "./options.ts";
 import { MemoryRetainedStore, type RetainedStore } from "./retained-store.ts";
 import { ReasonCode } from "./reason-codes.ts";
 import { hidesDollarTopic, Session, type Delivery, type InflightDelivery, type SessionOwner, type Subscription } from "./session.ts";
@@ -145,6 +145,18 @@ export class Broker {
 
   get now(): number {
     return this.options.now();
+  }
+
+  /**
+   * Changes options while running (configuration reload). Validated as a
+   * whole first: an invalid value throws a RangeError and changes nothing.
+   * New values apply from the next packet, delivery or connection; limits a
+   * connected client was told in its CONNACK stay for its connection.
+   */
+  updateOptions(partial: Partial<RuntimeOptions>): void {
+    checkRuntimeOptions(partial);
+    const options = this.options as unknown as Record<string, unknown>;
+    for (const [key, value] of Object.entries(partial)) if (value !== undefined) options[key] = value;
   }
 
   // ---- routing -------------------------------------------------------------
@@ -729,13 +741,15 @@ export class Broker {
 
   /**
    * Disconnects every client (v5: DISCONNECT with the reason, Server shutting
-   * down by default), waits up to `graceMs` for their connections to close so
-   * the DISCONNECTs reach them, and stops timers.
+   * down by default; with `serverReference`, e.g. 0x9C Use another server,
+   * the server to use), waits up to `graceMs` for their connections to close
+   * so the DISCONNECTs and any acks still waiting for the store reach them,
+   * and stops timers.
    */
-  async close(reasonCode: number = ReasonCode.ServerShuttingDown, graceMs = 2000): Promise<void> {
+  async close(reasonCode: number = ReasonCode.ServerShuttingDown, graceMs = 2000, serverReference?: string): Promise<void> {
     this.closed = true;
     clearInterval(this.ticker);
-    for (const channel of [...this.channels]) channel.disconnect(reasonCode);
+    for (const channel of [...this.channels]) channel.disconnect(reasonCode, undefined, serverReference);
     this.flush();
     const deadline = Date.now() + graceMs;
     while (this.channels.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));

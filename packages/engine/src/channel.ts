@@ -41,6 +41,10 @@ export class Channel implements SessionOwner {
   readonly transport: Readonly<Record<string, unknown>>;
   state: State = "awaiting-connect";
   readonly createdAt: number;
+  /** When CONNACK accepted the client (ms since epoch); 0 before. For the connected-clients view. */
+  connectedAt = 0;
+  /** Clean Start (v5) / Clean Session (v3) as the client sent it in CONNECT. */
+  cleanStart = false;
   protocolVersion: 3 | 4 | 5 = 4;
   client: ClientInfo | undefined;
   session: Session | undefined;
@@ -58,6 +62,13 @@ export class Channel implements SessionOwner {
   /** Outbound aliases the broker assigned, by routed topic. */
   aliasesOut: Map<string, number> | undefined;
   clientAliasMaximum = 0;
+  /**
+   * Receive Maximum and Topic Alias Maximum this connection was told in its
+   * CONNACK: the broker's options may change at run time (updateOptions), but
+   * a connected client keeps the limits it was given [MQTT-3.3.4-9].
+   */
+  receiveMaximum = 0;
+  topicAliasMaximum = 0;
   /** QoS 1 PUBLISHes received but not yet acknowledged (while hooks run). */
   inboundPending = 0;
   takenOver = false;
@@ -217,12 +228,14 @@ export class Channel implements SessionOwner {
    * The will is kept: it is published on any close but a normal client
    * DISCONNECT [MQTT-3.1.2-8].
    */
-  disconnect(reasonCode: number, reasonString?: string): void {
+  disconnect(reasonCode: number, reasonString?: string, serverReference?: string): void {
     if (this.state === "closed") return;
     this.closeReason ??= reasonCode;
     if (this.state === "connected" && this.protocolVersion === 5) {
       const packet: mqtt.IDisconnectPacket = { cmd: "disconnect", reasonCode };
       if (reasonString && this.requestProblemInformation) packet.properties = { reasonString };
+      // With 0x9C Use another server / 0x9D Server moved: where to go [MQTT-4.11].
+      if (serverReference) packet.properties = { ...packet.properties, serverReference };
       let frame = encode(packet, 5);
       // No Reason String that would make the packet too large for the client [MQTT-3.14.2-3].
       if (this.clientMaxPacketSize > 0 && frame.length > this.clientMaxPacketSize) frame = encode({ cmd: "disconnect", reasonCode }, 5);

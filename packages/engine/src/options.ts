@@ -75,3 +75,64 @@ export const defaultBrokerOptions: Omit<BrokerOptions, "hooks" | "sessionStore" 
   assignedClientIdPrefix: "halyard-",
   now: Date.now,
 };
+
+/**
+ * Options that may change while the broker runs (`Broker#updateOptions`).
+ * Each applies from the next packet, delivery or connection; limits a client
+ * was told in its CONNACK (Receive Maximum, Topic Alias Maximum, Maximum
+ * Packet Size, Server Keep Alive) stay as they were for that connection.
+ */
+export const RUNTIME_OPTIONS = [
+  "maxPacketSize",
+  "receiveMaximum",
+  "maxInflightOut",
+  "maxQueuedMessages",
+  "maxQueuedBytes",
+  "queueOverflow",
+  "queueQos0Offline",
+  "maxKeepAlive",
+  "maxSessionExpiryInterval",
+  "v3SessionExpiryInterval",
+  "topicAliasMaximum",
+  "connectTimeoutMs",
+  "maxWriteBuffer",
+  "maxRetainedMessages",
+] as const;
+
+export type RuntimeOptions = Pick<BrokerOptions, (typeof RUNTIME_OPTIONS)[number]>;
+
+/** Range of each numeric runtime option (inclusive), as the protocol allows it. */
+const RUNTIME_RANGES: Record<Exclude<keyof RuntimeOptions, "queueOverflow" | "queueQos0Offline">, [number, number]> = {
+  maxPacketSize: [1, 268_435_455 + 5],
+  receiveMaximum: [1, 65_535],
+  maxInflightOut: [1, 65_535],
+  maxQueuedMessages: [1, Number.MAX_SAFE_INTEGER],
+  maxQueuedBytes: [1, Number.MAX_SAFE_INTEGER],
+  maxKeepAlive: [0, 65_535],
+  maxSessionExpiryInterval: [0, 0xffffffff],
+  v3SessionExpiryInterval: [0, 0xffffffff],
+  topicAliasMaximum: [0, 65_535],
+  connectTimeoutMs: [1, Number.MAX_SAFE_INTEGER],
+  maxWriteBuffer: [0, Number.MAX_SAFE_INTEGER],
+  maxRetainedMessages: [0, Number.MAX_SAFE_INTEGER],
+};
+
+/** Throws a RangeError naming the first option that is not a valid runtime value; unknown keys are refused too. */
+export function checkRuntimeOptions(partial: Partial<RuntimeOptions>): void {
+  for (const [key, value] of Object.entries(partial)) {
+    if (value === undefined) continue;
+    if (key === "queueOverflow") {
+      if (value !== "drop-new" && value !== "drop-oldest") throw new RangeError(`queueOverflow: "drop-new" or "drop-oldest", not ${String(value)}`);
+      continue;
+    }
+    if (key === "queueQos0Offline") {
+      if (typeof value !== "boolean") throw new RangeError("queueQos0Offline: a boolean");
+      continue;
+    }
+    const range = RUNTIME_RANGES[key as keyof typeof RUNTIME_RANGES];
+    if (!range) throw new RangeError(`${key} cannot be changed while the broker runs`);
+    if (typeof value !== "number" || !Number.isInteger(value) || value < range[0] || value > range[1]) {
+      throw new RangeError(`${key}: an integer in ${range[0]}..${range[1]}, not ${String(value)}`);
+    }
+  }
+}

@@ -29,6 +29,9 @@ export function serverListener(name: string, server: net.Server, sockets: Set<{ 
   return {
     name,
     port: (server.address() as net.AddressInfo).port,
+    stopAccepting: () => {
+      if (server.listening) server.close();
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -20,6 +20,8 @@ export interface Listener {
   readonly name: string;
   /** The bound port (resolved when 0 was asked for). */
   readonly port: number;
+  /** Stops accepting new connections (graceful shutdown); open ones stay until `close`. */
+  stopAccepting(): void;
   close(): Promise<void>;
 }
 

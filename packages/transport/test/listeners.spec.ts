@@ -29,6 +29,32 @@ describe("listeners", () => {
     socket.destroy();
   });
 
+  it("stopAccepting (graceful shutdown): new TCP and WebSocket connections are refused, open ones keep working", async () => {
+    const tcp = await listenTcp({ host: "127.0.0.1", port: 0, onConnection: echo() });
+    const ws = await listenWs({ host: "127.0.0.1", port: 0, path: "/mqtt", maxPayload: 1024, onConnection: echo() });
+    open.push(tcp, ws);
+    const socket = net.connect(tcp.port, "127.0.0.1");
+    expect(await roundTrip(socket, "before")).toBe("before");
+    const client = new WebSocket(`ws://127.0.0.1:${ws.port}/mqtt`, "mqtt");
+    await new Promise((resolve, reject) => client.once("open", resolve).once("error", reject));
+    tcp.stopAccepting();
+    ws.stopAccepting();
+    expect(await roundTrip(socket, "after")).toBe("after");
+    const echoed = new Promise<string>((resolve) => client.once("message", (d: Buffer) => resolve(d.toString())));
+    client.send("still open");
+    expect(await echoed).toBe("still open");
+    for (const port of [tcp.port, ws.port]) {
+      const refused = await new Promise<string>((resolve) => {
+        const s = net.connect(port, "127.0.0.1");
+        s.once("connect", () => resolve("connected"));
+        s.once("error", (err: NodeJS.ErrnoException) => resolve(err.code ?? "error"));
+      });
+      expect(refused).toBe("ECONNREFUSED");
+    }
+    socket.destroy();
+    client.terminate();
+  });
+
   it("TCP: a port in use is reported as an error, not swallowed", async () => {
     const first = await listenTcp({ host: "127.0.0.1", port: 0, onConnection: () => undefined });
     open.push(first);

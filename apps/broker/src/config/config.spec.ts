@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "./config.ts";
+import { compareConfig, ConfigError, loadConfig } from "./config.ts";
 
 describe("loadConfig", () => {
   it("gives the documented defaults with no settings", () => {
@@ -53,5 +53,39 @@ describe("loadConfig", () => {
     writeFileSync(file, JSON.stringify({ mqttPrt: 1 }));
     expect(() => loadConfig({ HALYARD_CONFIG: file })).toThrow(ConfigError);
     expect(() => loadConfig({ HALYARD_CONFIG: path.join(dir, "missing.json") })).toThrow(/cannot read/);
+  });
+});
+
+describe("compareConfig (reload)", () => {
+  it("applies reloadable settings and lists the others as needing a restart", () => {
+    const current = loadConfig({ HALYARD_MQTT_PORT: "0" });
+    const next = loadConfig({ HALYARD_MQTT_PORT: "1884", HALYARD_LOG_LEVEL: "debug", HALYARD_MAX_PACKET_SIZE: "2048", HALYARD_SNI_DOMAIN: "mqtt.example.com", HALYARD_STORE: "memory" });
+    expect(compareConfig(current, next)).toEqual({
+      apply: { logLevel: "debug", maxPacketSize: 2048, sniDomain: "mqtt.example.com" },
+      restartRequired: ["mqttPort", "store"],
+    });
+    expect(compareConfig(current, current)).toEqual({ apply: {}, restartRequired: [] });
+  });
+
+  it("TLS file names reload while TLS stays on; turning TLS on needs a restart", () => {
+    const off = loadConfig({});
+    const on = loadConfig({ HALYARD_TLS_CERT_FILE: "/a/cert.pem", HALYARD_TLS_KEY_FILE: "/a/key.pem" });
+    const moved = loadConfig({ HALYARD_TLS_CERT_FILE: "/b/cert.pem", HALYARD_TLS_KEY_FILE: "/b/key.pem" });
+    expect(compareConfig(off, on)).toEqual({ apply: {}, restartRequired: ["tlsCertFile", "tlsKeyFile"] });
+    expect(compareConfig(on, moved)).toEqual({ apply: { tlsCertFile: "/b/cert.pem", tlsKeyFile: "/b/key.pem" }, restartRequired: [] });
+  });
+
+  it("a config file that is not valid JSON is named without quoting its contents", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "halyard-cfg-"));
+    const file = path.join(dir, "c.json");
+    writeFileSync(file, '{"adminPassword": "a-secret-value-here" oops}');
+    expect(() => loadConfig({ HALYARD_CONFIG: file })).toThrow(/not valid JSON/);
+    try {
+      loadConfig({ HALYARD_CONFIG: file });
+    } catch (err) {
+      expect((err as Error).message).not.toContain("a-secret-value-here");
+    }
+    writeFileSync(file, "[1, 2]");
+    expect(() => loadConfig({ HALYARD_CONFIG: file })).toThrow(/one JSON object/);
   });
 });

@@ -73,6 +73,20 @@ const fields = z.object({
     sysInterval: z.coerce.number().int().min(0).max(3600).default(10),
     /** Largest JSON body the admin API accepts. */
     apiBodyLimit: z.string().regex(/^\d+(kb|mb)$/).default("1mb"),
+    /** Longest a graceful shutdown may take; past it the process exits with code 1. */
+    shutdownTimeoutMs: positiveInt.max(600_000).default(10_000),
+    /**
+     * Pause between readiness turning "draining" and clients being
+     * disconnected, so load balancers stop sending new clients first
+     * (Kubernetes: a few seconds; 0 = none).
+     */
+    shutdownDrainDelayMs: z.coerce.number().int().min(0).max(600_000).default(0),
+    /**
+     * `host:port` of another server: at shutdown v5 clients get DISCONNECT
+     * 0x9C (Use another server) with this Server Reference instead of 0x8B
+     * (Server shutting down).
+     */
+    shutdownServerReference: z.string().min(1).max(1000).optional(),
 });
 
 export const configSchema = fields
@@ -97,6 +111,17 @@ function envKeyToField(key: string): string {
 
 const fieldNames = new Set(Object.keys(fields.shape));
 
+/**
+ * Every environment variable the broker reads: `HALYARD_<FIELD>` for each
+ * setting, `HALYARD_CONFIG` and `DATABASE_URL` (docker/compose.yaml is checked
+ * against this list).
+ */
+export const configEnvNames: readonly string[] = [
+  "DATABASE_URL",
+  "HALYARD_CONFIG",
+  ...[...fieldNames].map((f) => "HALYARD_" + f.replace(/[A-Z]/g, (c) => "_" + c).toUpperCase()),
+];
+
 export class ConfigError extends Error {}
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): HalyardConfig {
@@ -106,7 +131,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HalyardConfig 
     try {
       fromFile = JSON.parse(readFileSync(path.resolve(file), "utf8")) as Record<string, unknown>;
     } catch (err) {
-      throw new ConfigError(`HALYARD_CONFIG: cannot read ${file}: ${(err as Error).message}`);
+      // A JSON syntax error quotes the text around it, which may hold a secret: say only where.
+      const reason = err instanceof SyntaxError ? `not valid JSON (${/position \d+/.exec(err.message)?.[0] ?? "syntax error"})` : (err as Error).message;
+      throw new ConfigError(`HALYARD_CONFIG: cannot read ${file}: ${reason}`);
+    }
+    if (typeof fromFile !== "object" || fromFile === null || Array.isArray(fromFile)) {
+      throw new ConfigError(`HALYARD_CONFIG: ${file} must hold one JSON object`);
     }
   }
   const fromEnv: Record<string, unknown> = {};
@@ -130,4 +160,65 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HalyardConfig 
     throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
   }
   return parsed.data;
+}
+
+/**
+ * Settings a configuration reload (SIGHUP, `POST /api/v1/admin/config/reload`)
+ * applies to the running process. Everything else (ports, host, data
+ * directory, store, database, secrets, OIDC, ...) is fixed at boot: a change
+ * there is reported as needing a restart and not applied.
+ */
+export const RELOADABLE_SETTINGS = [
+  "logLevel",
+  "maxPacketSize",
+  "maxQueuedMessages",
+  "maxQueuedBytes",
+  "queueOverflow",
+  "queueQos0Offline",
+  "receiveMaximum",
+  "maxInflightOut",
+  "maxKeepAlive",
+  "maxSessionExpiryInterval",
+  "topicAliasMaximum",
+  "maxRetainedMessages",
+  "anonymous",
+  "usernameSeparator",
+  "sniDomain",
+  "maxAuthFailuresPerMinute",
+  "sysInterval",
+  "tlsCertFile",
+  "tlsKeyFile",
+  "tlsCaFile",
+  "shutdownTimeoutMs",
+  "shutdownDrainDelayMs",
+  "shutdownServerReference",
+] as const satisfies readonly (keyof HalyardConfig)[];
+
+export type ReloadableSetting = (typeof RELOADABLE_SETTINGS)[number];
+
+const TLS_FILES = ["tlsCertFile", "tlsKeyFile", "tlsCaFile"] as const;
+
+export interface ConfigChanges {
+  /** Reloadable settings whose value changed, with the new values. */
+  apply: Partial<Pick<HalyardConfig, ReloadableSetting>>;
+  /** Settings whose value changed but that only take effect after a restart. */
+  restartRequired: (keyof HalyardConfig)[];
+}
+
+/**
+ * What a reload would change. TLS file names are reloadable only while TLS
+ * stays on: turning it on or off opens or closes listeners, so needs a restart.
+ */
+export function compareConfig(current: HalyardConfig, next: HalyardConfig): ConfigChanges {
+  const apply: Record<string, unknown> = {};
+  const restartRequired: (keyof HalyardConfig)[] = [];
+  const reloadable = new Set<string>(RELOADABLE_SETTINGS);
+  const tlsToggled = (current.tlsCertFile === undefined) !== (next.tlsCertFile === undefined);
+  const keys = new Set([...Object.keys(current), ...Object.keys(next)] as (keyof HalyardConfig)[]);
+  for (const key of keys) {
+    if (current[key] === next[key]) continue;
+    if (reloadable.has(key) && !(tlsToggled && (TLS_FILES as readonly string[]).includes(key))) apply[key] = next[key];
+    else restartRequired.push(key);
+  }
+  return { apply: apply as ConfigChanges["apply"], restartRequired: restartRequired.sort() };
 }

@@ -11,10 +11,11 @@ import { OidcVerifier } from "../modules/auth/oidc-verifier.ts";
 import { DatabaseService } from "../modules/database/database.service.ts";
 import { TenantDirectory } from "./tenancy/tenant-directory.ts";
 import { TenantDirectoryRepository } from "./tenancy/tenant-directory.repository.ts";
-import { TenantHooks } from "./tenancy/tenant-hooks.ts";
+import { ANONYMOUS_MOUNT, TenantHooks, type TenancyOptions } from "./tenancy/tenant-hooks.ts";
 import { SysTopics } from "./sys-topics.ts";
 import packageJson from "../../package.json" with { type: "json" };
 import { TlsMaterialSource } from "./tls-material.ts";
+import { authDurationHistogram, observeHooks } from "../metrics/observed-hooks.ts";
 
 /**
  * Owns the engine and its listeners: the only place where the framework-free
@@ -24,7 +25,12 @@ import { TlsMaterialSource } from "./tls-material.ts";
 export class MqttService implements OnModuleInit, OnApplicationShutdown {
   readonly broker: Broker;
   readonly tenancy: TenantHooks;
+  /** Read by the tenancy layer on every CONNECT; a configuration reload changes it in place. */
+  readonly tenancyOptions: TenancyOptions;
+  /** `halyard_auth_duration_seconds`, observed around the authenticate hook, registered by MetricsService. */
+  readonly authDuration = authDurationHistogram();
   private sys: SysTopics | undefined;
+  private closing: Promise<void> | undefined;
   private tlsSource: TlsMaterialSource | undefined;
   private listeners: Listener[] = [];
   private ready = false;
@@ -38,24 +44,21 @@ export class MqttService implements OnModuleInit, OnApplicationShutdown {
     const tokens = config.oidcIssuer
       ? new OidcVerifier({ issuer: config.oidcIssuer, audience: config.oidcAudience, ...(config.oidcJwksUri ? { jwksUri: config.oidcJwksUri } : {}) })
       : undefined;
-    this.tenancy = new TenantHooks(
-      new TenantDirectory(database, directoryRepository),
-      {
-        usernameSeparator: config.usernameSeparator,
-        sniDomain: config.sniDomain,
-        anonymous: config.anonymous,
-        maxAuthFailuresPerMinute: config.maxAuthFailuresPerMinute,
-      },
-      tokens,
-      logger,
-    );
+    this.tenancyOptions = {
+      usernameSeparator: config.usernameSeparator,
+      sniDomain: config.sniDomain,
+      anonymous: config.anonymous,
+      maxAuthFailuresPerMinute: config.maxAuthFailuresPerMinute,
+    };
+    this.tenancy = new TenantHooks(new TenantDirectory(database, directoryRepository), this.tenancyOptions, tokens, logger);
     // Opened here so a damaged data directory stops the boot with its own message.
     const store =
       config.store === "lmdb"
         ? LmdbStore.open({ dir: path.join(config.dataDir, "broker"), durability: config.durability, maxBytes: config.maxStoreBytes })
         : undefined;
     this.broker = new Broker({
-      hooks: this.tenancy,
+      // Authentication timed and connections logged around the tenancy layer (metrics/observed-hooks.ts).
+      hooks: observeHooks(this.tenancy, { logger, authDuration: this.authDuration, usernameSeparator: () => this.tenancyOptions.usernameSeparator }),
       sessionStore: store?.sessions,
       retainedStore: store?.retained,
       maxPacketSize: config.maxPacketSize,
@@ -76,6 +79,11 @@ export class MqttService implements OnModuleInit, OnApplicationShutdown {
     return this.ready;
   }
 
+  /** The $SYS publisher (its interval changes on a configuration reload); undefined before start. */
+  get sysTopics(): SysTopics | undefined {
+    return this.sys;
+  }
+
   /** Certificate, key and client-certificate trust of the TLS/WSS listeners; undefined without TLS. */
   get tls(): TlsMaterialSource | undefined {
     return this.tlsSource;
@@ -93,7 +101,9 @@ export class MqttService implements OnModuleInit, OnApplicationShutdown {
       this.tenancy.onChange(event).catch((err: unknown) => this.logger.error({ err, event }, "applying a control-plane change failed"));
     });
     await this.broker.open();
-    this.sys = new SysTopics(this.broker, this.tenancy.stats, packageJson.version, c.sysInterval);
+    // Broker-wide $SYS is mirrored to anonymous clients while they are loopback-only (the local administrator).
+    const globalSysMounts = () => (this.tenancyOptions.anonymous === "local" ? [ANONYMOUS_MOUNT] : []);
+    this.sys = new SysTopics(this.broker, this.tenancy.stats, packageJson.version, c.sysInterval, globalSysMounts);
     this.sys.start();
     this.logger.info(
       { store: c.store, durability: c.durability, sessions: this.broker.sessions.size, retained: this.broker.retained.size },
@@ -120,12 +130,34 @@ export class MqttService implements OnModuleInit, OnApplicationShutdown {
     for (const l of this.listeners) this.logger.info({ listener: l.name, port: l.port }, "mqtt listener ready");
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Graceful shutdown, first step: new MQTT connections are refused; connected clients carry on. */
+  stopAccepting(): void {
     this.ready = false;
-    this.sys?.stop();
-    this.tlsSource?.close();
-    // Clients get their DISCONNECT before the listeners drop remaining sockets.
-    await this.broker.close(ReasonCode.ServerShuttingDown);
-    await Promise.all(this.listeners.map((l) => l.close()));
+    for (const l of this.listeners) l.stopAccepting();
+  }
+
+  /**
+   * Disconnects every client (v5: DISCONNECT 0x8B Server shutting down, or
+   * 0x9C Use another server with HALYARD_SHUTDOWN_SERVER_REFERENCE), lets
+   * acks that wait for the store go out first, and closes the store, which
+   * flushes what is pending. Runs once; later calls wait for the first.
+   */
+  shutdown(): Promise<void> {
+    this.closing ??= (async () => {
+      this.stopAccepting();
+      this.sys?.stop();
+      this.tlsSource?.close();
+      const reference = this.config.shutdownServerReference;
+      const reason = reference ? ReasonCode.UseAnotherServer : ReasonCode.ServerShuttingDown;
+      const graceMs = Math.max(100, Math.min(5000, Math.floor(this.config.shutdownTimeoutMs / 3)));
+      // Clients get their DISCONNECT before the listeners drop remaining sockets.
+      await this.broker.close(reason, graceMs, reference);
+      await Promise.all(this.listeners.map((l) => l.close()));
+    })();
+    return this.closing;
+  }
+
+  onApplicationShutdown(): Promise<void> {
+    return this.shutdown();
   }
 }

@@ -12,7 +12,7 @@ const pair = (name: string) => createAuthority({ tenantSlug: "test", name, valid
 
 function recorder(): SecureListener & { reloads: TlsMaterial[] } {
   const reloads: TlsMaterial[] = [];
-  return { name: "fake", port: 0, close: async () => undefined, reload: (m) => void reloads.push(m), reloads };
+  return { name: "fake", port: 0, stopAccepting: () => undefined, close: async () => undefined, reload: (m) => void reloads.push(m), reloads };
 }
 
 async function eventually(check: () => boolean, ms = 3000): Promise<void> {
@@ -66,6 +66,32 @@ describe("TlsMaterialSource", () => {
     await expect(source().load()).rejects.toThrow(/mismatch/i);
   });
 
+  it("setFiles (a configuration reload naming other files) serves the new pair and watches its folder", async () => {
+    dir = mkdtempSync(path.join(tmpdir(), "halyard-tls-"));
+    write(a);
+    const s = source();
+    await s.load();
+    s.watch();
+    const l = recorder();
+    s.serve(l);
+    const other = mkdtempSync(path.join(tmpdir(), "halyard-tls-other-"));
+    try {
+      const next = { certFile: path.join(other, "b.crt"), keyFile: path.join(other, "b.key"), caFile: undefined };
+      writeFileSync(next.certFile, b.certificatePem);
+      writeFileSync(next.keyFile, b.privateKeyPem);
+      s.setFiles(next);
+      await s.settled();
+      expect(l.reloads.map((m) => m.cert.toString())).toEqual([b.certificatePem]);
+      // The new folder is watched: a change there is picked up without another reload.
+      writeFileSync(next.certFile, a.certificatePem);
+      writeFileSync(next.keyFile, a.privateKeyPem);
+      await eventually(() => l.reloads.length === 2);
+      expect(l.reloads[1]?.cert.toString()).toBe(a.certificatePem);
+    } finally {
+      rmSync(other, { recursive: true, force: true });
+    }
+  });
+
   it("refresh reloads the listeners when the CA file changed, and not when nothing did", async () => {
     dir = mkdtempSync(path.join(tmpdir(), "halyard-tls-"));
     write(a);
@@ -115,7 +141,7 @@ describe("TlsMaterialSource", () => {
     writeFileSync(caFile, b.certificatePem);
     const s = source(caFile);
     await s.load();
-    const broken: SecureListener = { name: "broken", port: 0, close: async () => undefined, reload: () => { throw new Error("no"); } };
+    const broken: SecureListener = { name: "broken", port: 0, stopAccepting: () => undefined, close: async () => undefined, reload: () => { throw new Error("no"); } };
     const l = recorder();
     s.serve(broken, l);
     writeFileSync(caFile, tenantCa.certificatePem);

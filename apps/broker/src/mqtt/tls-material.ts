@@ -44,7 +44,7 @@ export class TlsMaterialSource {
   private closed = false;
 
   constructor(
-    private readonly files: TlsFiles,
+    private files: TlsFiles,
     /** PEM certificates of the tenant CAs to trust now. */
     private readonly logger: Logger,
     private readonly settleMs = FILE_SETTLE_MS,
@@ -62,6 +62,18 @@ export class TlsMaterialSource {
   /** Listeners to reload when the material changes. */
   serve(...listeners: SecureListener[]): void {
     this.listeners.push(...listeners);
+  }
+
+  /**
+   * Other file names (a configuration reload): watched from now on and read
+   * at once; applied, or logged and ignored, exactly like a change of the files.
+   */
+  setFiles(files: TlsFiles): void {
+    if (this.closed) return;
+    this.files = files;
+    for (const w of this.watchers.splice(0)) w.close();
+    this.watch();
+    this.refresh();
   }
 
   watch(): void {

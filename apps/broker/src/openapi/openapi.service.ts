@@ -68,7 +68,7 @@ export class OpenApiService {
         name: m[1],
         in: "path",
         required: true,
-        schema: { type: "string", ...(m[1] === "tenant" ? { description: "tenant slug" } : { format: "uuid" }) },
+        schema: { type: "string", ...(m[1] === "tenant" ? { description: "tenant slug" } : m[1] === "clientId" ? { description: "MQTT client identifier" } : { format: "uuid" }) },
       }));
       const query = doc.query ? queryParams(doc.query) : [];
       const status = String(doc.status ?? (route.method === "post" ? 201 : route.method === "delete" ? 204 : 200));

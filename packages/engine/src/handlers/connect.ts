@@ -164,6 +164,8 @@ function accept(
   const maxPacketSize = Math.min(options.maxPacketSize, auth.limits?.maxPacketSize ?? Infinity);
   channel.connection.maxIncoming = maxPacketSize;
 
+  channel.receiveMaximum = options.receiveMaximum;
+  channel.topicAliasMaximum = options.topicAliasMaximum;
   if (version === 5) {
     channel.sendWindow = Math.min(props.receiveMaximum ?? 65535, options.maxInflightOut);
     channel.clientMaxPacketSize = props.maximumPacketSize ?? 0;
@@ -190,11 +192,11 @@ function accept(
     const p: NonNullable<mqtt.IConnackPacket["properties"]> = {};
     if (clientIdAssigned) p.assignedClientIdentifier = clientId; // [MQTT-3.2.2-16]
     if (expiryCapped) p.sessionExpiryInterval = expiry;
-    if (options.receiveMaximum < 65535) p.receiveMaximum = options.receiveMaximum;
+    if (channel.receiveMaximum < 65535) p.receiveMaximum = channel.receiveMaximum;
     if (options.maximumQoS < 2) p.maximumQoS = options.maximumQoS;
     if (!options.retainAvailable) p.retainAvailable = false;
     p.maximumPacketSize = maxPacketSize;
-    if (options.topicAliasMaximum > 0) p.topicAliasMaximum = options.topicAliasMaximum;
+    if (channel.topicAliasMaximum > 0) p.topicAliasMaximum = channel.topicAliasMaximum;
     if (!options.wildcardSubscriptionAvailable) p.wildcardSubscriptionAvailable = false;
     if (!options.subscriptionIdentifiersAvailable) p.subscriptionIdentifiersAvailable = false;
     if (!options.sharedSubscriptionAvailable) p.sharedSubscriptionAvailable = false;
@@ -211,6 +213,8 @@ function accept(
   channel.send(connack);
 
   channel.state = "connected";
+  channel.connectedAt = broker.now;
+  channel.cleanStart = packet.clean === true;
   broker.connected.set(key, channel);
   broker.stats.connections++;
   broker.stats.connectionsTotal++;

@@ -28,8 +28,8 @@ export function handlePublish(channel: Channel, packet: mqtt.IPublishPacket): Ha
     const alias = packet.properties?.topicAlias;
     if (alias !== undefined) {
       // Alias 0 or above our maximum is an error [MQTT-3.3.2-8, MQTT-3.3.2-9].
-      if (alias === 0 || alias > options.topicAliasMaximum) {
-        return channel.disconnect(ReasonCode.TopicAliasInvalid, `Topic Alias ${alias} outside 1..${options.topicAliasMaximum}`);
+      if (alias === 0 || alias > channel.topicAliasMaximum) {
+        return channel.disconnect(ReasonCode.TopicAliasInvalid, `Topic Alias ${alias} outside 1..${channel.topicAliasMaximum}`);
       }
       const aliases = (channel.aliasesIn ??= new Map());
       if (topic.length === 0) {
@@ -53,10 +53,10 @@ export function handlePublish(channel: Channel, packet: mqtt.IPublishPacket): Ha
       channel.sendAck(AckType.Pubrec, packetId);
       return;
     }
-    if (session.incomingQos2.size + channel.inboundPending >= options.receiveMaximum) {
-      return channel.disconnect(ReasonCode.ReceiveMaximumExceeded, `Receive Maximum ${options.receiveMaximum} exceeded`); // [MQTT-3.3.4-9]
+    if (session.incomingQos2.size + channel.inboundPending >= channel.receiveMaximum) {
+      return channel.disconnect(ReasonCode.ReceiveMaximumExceeded, `Receive Maximum ${channel.receiveMaximum} exceeded`); // [MQTT-3.3.4-9]
     }
-  } else if (qos === 1 && channel.inboundPending >= options.receiveMaximum) {
+  } else if (qos === 1 && channel.inboundPending >= channel.receiveMaximum) {
     return channel.disconnect(ReasonCode.ReceiveMaximumExceeded);
   }
 

@@ -42,7 +42,7 @@ export class CredentialsController {
     return this.credentials.get(p, tenant, deviceId, id);
   }
 
-  @Doc({ summary: "Enable, disable or set the expiry of a credential", tag: "Device credentials", body: schemas.updateCredential, response: schemas.credential, access: "tenant_operator" })
+  @Doc({ summary: "Enable, disable or set the expiry of a credential (an expiry now or past expires it at once and closes its connections)", tag: "Device credentials", body: schemas.updateCredential, response: schemas.credential, access: "tenant_operator" })
   @Patch(":id")
   update(
     @CurrentPrincipal() p: Principal,
@@ -53,6 +53,25 @@ export class CredentialsController {
     @RequestId() rid?: string,
   ) {
     return this.credentials.update(p, tenant, deviceId, id, body, rid);
+  }
+
+  @Doc({
+    summary: "Rotate: a new generated password (in this response only); the old one stops working and connections that used it are closed",
+    tag: "Device credentials",
+    response: schemas.createdCredential,
+    status: 200,
+    access: "tenant_operator",
+  })
+  @Post(":id/rotate")
+  @HttpCode(200)
+  rotate(
+    @CurrentPrincipal() p: Principal,
+    @Param("tenant", slugPipe) tenant: string,
+    @Param("deviceId", idPipe) deviceId: string,
+    @Param("id", idPipe) id: string,
+    @RequestId() rid?: string,
+  ) {
+    return this.credentials.rotate(p, tenant, deviceId, id, rid);
   }
 
   /** Revokes (the row is kept for the audit trail); see CredentialsService. */

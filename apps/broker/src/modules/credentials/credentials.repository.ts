@@ -32,4 +32,9 @@ export class CredentialsRepository {
   update(db: Db, tenantId: string, id: string, data: { enabled?: boolean; expiresAt?: Date | null; revokedAt?: Date }) {
     return db.deviceCredential.update({ where: { id, tenantId }, data, omit: noHash });
   }
+
+  /** Replaces the password hash (rotation); the new hash, like the old, is not returned. */
+  setPassword(db: Db, tenantId: string, id: string, passwordHash: string) {
+    return db.deviceCredential.update({ where: { id, tenantId }, data: { passwordHash }, omit: noHash });
+  }
 }

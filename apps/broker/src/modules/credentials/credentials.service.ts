@@ -34,6 +34,10 @@ function requireFuture(expiresAt: string | null | undefined): Date | null | unde
   return at;
 }
 
+function toDate(expiresAt: string | null | undefined): Date | null | undefined {
+  return expiresAt === undefined || expiresAt === null ? expiresAt : new Date(expiresAt);
+}
+
 /**
  * Username/password credentials of a device. The password is shown once, in
  * the response to POST, and stored only as an argon2id hash.
@@ -42,8 +46,14 @@ function requireFuture(expiresAt: string | null | undefined): Date | null | unde
  * so the audit log and lastUsedAt keep pointing at something, and a revoked
  * credential cannot be brought back (PATCH on it is a 409). Its username stays
  * taken, so a username names one credential for the life of the tenant.
- * Rotation: create a second credential, move the device over, then revoke the
- * first.
+ * PATCH with an expiry now or in the past expires the credential at once
+ * (the console's "Expire"): like a revocation, connections that logged in
+ * with it are closed, but it can be given a new expiry later.
+ *
+ * Rotation, two ways: POST .../rotate replaces the password in place (same
+ * credential, same username; the old password stops working at once and
+ * connections that used it are closed), or create a second credential, move
+ * the device over, then revoke the first.
  */
 @Injectable()
 export class CredentialsService {
@@ -104,7 +114,7 @@ export class CredentialsService {
 
   async update(p: Principal, slug: string, deviceId: string, id: string, body: z.infer<typeof schemas.updateCredential>, requestId?: string) {
     const tenant = await this.access.require(p, slug, "tenant_operator");
-    const expiresAt = requireFuture(body.expiresAt);
+    const expiresAt = toDate(body.expiresAt);
     return this.database.transaction(async (tx, changes) => {
       await requireDevice(this.devices, tx, tenant.id, deviceId);
       const before = await this.repo.find(tx, tenant.id, deviceId, id);
@@ -114,10 +124,34 @@ export class CredentialsService {
         ...(body.enabled !== undefined ? { enabled: body.enabled } : {}),
         ...(expiresAt !== undefined ? { expiresAt } : {}),
       });
-      // A device connected with a credential just disabled is disconnected.
+      // A device connected with a credential just disabled or expired is disconnected.
       changes.emit({ kind: "credential", tenantId: tenant.id, id });
       await this.audit.record(tx, { principal: p, requestId, tenantId: tenant.id, action: "credential.update", resource: "credential", resourceId: id, before, after: row });
       return toCredentialDto(row);
+    });
+  }
+
+  /**
+   * A new generated password for the credential, shown in this response
+   * only. The old one stops working at once (the broker's cached entry and
+   * verified-password memo for the credential are dropped by the change
+   * event), and devices connected with it are disconnected (0x98): the
+   * broker remembers which password each connection used. A revoked
+   * credential cannot be rotated (409).
+   */
+  async rotate(p: Principal, slug: string, deviceId: string, id: string, requestId?: string) {
+    const tenant = await this.access.require(p, slug, "tenant_operator");
+    const password = generatePassword();
+    const passwordHash = hashGeneratedSecret(password);
+    return this.database.transaction(async (tx, changes) => {
+      await requireDevice(this.devices, tx, tenant.id, deviceId);
+      const before = await this.repo.find(tx, tenant.id, deviceId, id);
+      if (!before) throw problems.notFound("Credential");
+      if (before.revokedAt) throw problems.conflict("The credential is revoked; create a new one instead.");
+      const row = await this.repo.setPassword(tx, tenant.id, id, passwordHash);
+      changes.emit({ kind: "credential", tenantId: tenant.id, id });
+      await this.audit.record(tx, { principal: p, requestId, tenantId: tenant.id, action: "credential.rotate", resource: "credential", resourceId: id, before, after: row });
+      return { ...toCredentialDto(row), password } satisfies z.infer<typeof schemas.createdCredential>;
     });
   }
 

@@ -14,7 +14,13 @@ export const idPipe = new ZodPipe(uuid);
 export class DevicesController {
   constructor(@Inject(DevicesService) private readonly devices: DevicesService) {}
 
-  @Doc({ summary: "List devices with search, tag, enabled and group filters", tag: "Devices", query: schemas.deviceListQuery, response: page(schemas.device), access: "tenant_viewer" })
+  @Doc({
+    summary: "List devices with search, tag, enabled, group and connected filters (connected: a live MQTT connection to this broker process)",
+    tag: "Devices",
+    query: schemas.deviceListQuery,
+    response: page(schemas.device),
+    access: "tenant_viewer",
+  })
   @Get()
   list(
     @CurrentPrincipal() p: Principal,
@@ -35,7 +41,25 @@ export class DevicesController {
     return this.devices.create(p, tenant, body, rid);
   }
 
-  @Doc({ summary: "Get a device", tag: "Devices", response: schemas.device, access: "tenant_viewer" })
+  /** 201 with the count (and generated passwords, once); 422 with every problem and its line; 413 past the row limit. */
+  @Doc({
+    summary: "Import devices from CSV (clientId,description,tags,groups; ';'-separated lists; groups by name), all or nothing",
+    tag: "Devices",
+    body: schemas.importDevices,
+    response: schemas.importDevicesResult,
+    access: "tenant_operator",
+  })
+  @Post("import")
+  importCsv(
+    @CurrentPrincipal() p: Principal,
+    @Param("tenant", slugPipe) tenant: string,
+    @Body(new ZodPipe(schemas.importDevices)) body: z.infer<typeof schemas.importDevices>,
+    @RequestId() rid?: string,
+  ) {
+    return this.devices.importCsv(p, tenant, body, rid);
+  }
+
+  @Doc({ summary: "Get a device (with its live connection status)", tag: "Devices", response: schemas.device, access: "tenant_viewer" })
   @Get(":id")
   get(@CurrentPrincipal() p: Principal, @Param("tenant", slugPipe) tenant: string, @Param("id", idPipe) id: string) {
     return this.devices.get(p, tenant, id);

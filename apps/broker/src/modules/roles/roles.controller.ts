@@ -30,6 +30,26 @@ export class RolesController {
     return this.roles.create(p, tenant, body, rid);
   }
 
+  @Doc({
+    summary: "Check a role body (as for POST) without saving it: every problem with its path, for an editor to show inline",
+    tag: "Roles",
+    body: schemas.createRole,
+    query: schemas.roleValidationQuery,
+    response: schemas.roleValidation,
+    status: 200,
+    access: "tenant_viewer",
+  })
+  @Post("validate")
+  @HttpCode(200)
+  validate(
+    @CurrentPrincipal() p: Principal,
+    @Param("tenant", slugPipe) tenant: string,
+    @Query(new ZodPipe(schemas.roleValidationQuery)) q: z.infer<typeof schemas.roleValidationQuery>,
+    @Body() body: unknown,
+  ) {
+    return this.roles.validate(p, tenant, body, q.roleId);
+  }
+
   @Doc({ summary: "Get a role", tag: "Roles", response: schemas.role, access: "tenant_viewer" })
   @Get(":id")
   get(@CurrentPrincipal() p: Principal, @Param("tenant", slugPipe) tenant: string, @Param("id", idPipe) id: string) {

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { Inject, Injectable } from "@nestjs/common";
-import type { pageQuery, schemas } from "@halyard/api-contract";
+import { schemas, type pageQuery } from "@halyard/api-contract";
 import type { z } from "zod";
 import { problems } from "../../common/problem.ts";
 import { AuditService } from "../audit/audit.service.ts";
@@ -50,6 +50,26 @@ export class RolesService {
     const row = await this.repo.find(this.database.db, tenant.id, id);
     if (!row) throw problems.notFound("Role");
     return toRoleDto(row);
+  }
+
+  /**
+   * The checks POST /roles makes, without saving: the body against the same
+   * schema (paths like `rules.3.topicFilter`, as a 400 would name them) and
+   * the name against the tenant's roles, except `roleId`'s own (the editor
+   * validating an existing role). Never a 400 for the body: its problems are
+   * the answer.
+   */
+  async validate(p: Principal, slug: string, body: unknown, roleId: string | undefined): Promise<z.infer<typeof schemas.roleValidation>> {
+    const tenant = await this.access.require(p, slug, "tenant_viewer");
+    const parsed = schemas.createRole.safeParse(body ?? {});
+    const issues = parsed.success ? [] : parsed.error.issues.map((i) => ({ path: i.path.map(String).join(".") || "(body)", message: i.message }));
+    // The name is checked against the tenant even when other fields are wrong, so every problem shows at once.
+    const name = schemas.createRole.shape.name.safeParse((body as { name?: unknown } | null)?.name);
+    if (name.success) {
+      const holder = await this.repo.findByName(this.database.db, tenant.id, name.data);
+      if (holder && holder.id !== roleId) issues.push({ path: "name", message: `a role named '${name.data}' exists in tenant '${slug}'` });
+    }
+    return { valid: issues.length === 0, issues };
   }
 
   async create(p: Principal, slug: string, body: z.infer<typeof schemas.createRole>, requestId?: string) {

@@ -30,7 +30,11 @@ export class TenantDirectoryRepository {
     });
   }
 
-  /** Rules of every role bound to the device directly or through one of its groups. */
+  /**
+   * Rules of every role bound to the device directly or through one of its
+   * groups, each with the binding that brought it (`via`, for the API's
+   * access check). A role's rules come in the order the role API lists them.
+   */
   async rulesForDevice(db: Db, tenantId: string, deviceId: string) {
     const groups = await db.deviceGroupMember.findMany({ where: { deviceId }, select: { groupId: true } });
     const bindings = await db.roleBinding.findMany({
@@ -38,8 +42,12 @@ export class TenantDirectoryRepository {
         tenantId,
         OR: [{ targetType: "device", targetId: deviceId }, ...(groups.length ? [{ targetType: "group" as const, targetId: { in: groups.map((g) => g.groupId) } }] : [])],
       },
-      include: { role: { include: { rules: true } } },
+      // Direct bindings first, so a role bound both ways is explained as the device's own.
+      orderBy: [{ targetType: "asc" }, { createdAt: "asc" }, { id: "asc" }],
+      include: { role: { include: { rules: { orderBy: [{ priority: "asc" }, { id: "asc" }] } } } },
     });
-    return bindings.flatMap((b) => b.role.rules.map((r) => ({ ...r, roleId: b.role.id, roleName: b.role.name })));
+    return bindings.flatMap((b) =>
+      b.role.rules.map((r) => ({ ...r, roleId: b.role.id, roleName: b.role.name, via: { kind: b.targetType, id: b.targetId } })),
+    );
   }
 }

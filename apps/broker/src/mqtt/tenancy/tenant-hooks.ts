@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import { IdentityProviderUnavailableError, type OidcVerifier } from "../../modules/auth/oidc-verifier.ts";
 import type { ChangeEvent } from "../../modules/database/database.service.ts";
 import { looksLikeJwt, splitUsername, tenantFromSni, type TenantHint } from "./identity.ts";
+import type { ConnectionEventListener } from "./connection-events.ts";
 import type { TenantDirectory, TenantEntry } from "./tenant-directory.ts";
 import { RateBucket, TenantStats } from "./tenant-stats.ts";
 
@@ -41,6 +42,8 @@ export interface DeviceAttributes {
    */
   username: string;
   credentialId: string | undefined;
+  /** Which password of the credential it logged in with (see secretVersion): a rotation changes it. */
+  credentialVersion?: string;
   certificateFingerprint: string | undefined;
   /** Replaced when the device's roles change (see revalidate). */
   acl: CompiledAcl;
@@ -74,6 +77,11 @@ const RESERVATION_MS = 10_000;
 /** How long failed attempts count against a source or username. */
 const FAILURE_WINDOW_MS = 60_000;
 
+/** Identifies a credential's current password without keeping its hash in client attributes. */
+function secretVersion(passwordHash: string): string {
+  return createHash("sha256").update(passwordHash).digest("base64url").slice(0, 22);
+}
+
 function device(client: ClientInfo): DeviceAttributes | undefined {
   return client.attributes.tenantId ? (client.attributes as unknown as DeviceAttributes) : undefined;
 }
@@ -89,6 +97,8 @@ export class TenantHooks implements BrokerHooks {
   private broker: Broker | undefined;
   private readonly buckets = new Map<string, { messages?: RateBucket; bytes?: RateBucket }>();
   private readonly failures = new Map<string, number[]>();
+  /** Connects, disconnects and refused logins of tenants' devices (the monitoring module's connection log). */
+  onConnectionEvent: ConnectionEventListener | undefined;
 
   constructor(
     private readonly directory: TenantDirectory,
@@ -109,7 +119,21 @@ export class TenantHooks implements BrokerHooks {
     try {
       const resolved: { slug?: string } = {};
       const result = await this.resolve(req, resolved);
-      if (!result.ok) this.fail(keys, result.reasonCode, resolved.slug);
+      if (!result.ok) {
+        this.fail(keys, result.reasonCode, resolved.slug);
+        if (resolved.slug) {
+          this.onConnectionEvent?.({
+            type: "auth_failed",
+            slug: resolved.slug,
+            at: Date.now(),
+            clientId: req.clientId,
+            username: req.username,
+            address: req.remoteAddress,
+            reasonCode: result.reasonCode,
+            reasonString: result.reasonString,
+          });
+        }
+      }
       return result;
     } catch (err) {
       this.logger.error({ err, clientId: req.clientId }, "authentication failed unexpectedly");
@@ -174,7 +198,7 @@ export class TenantHooks implements BrokerHooks {
     // With the tenant named by SNI (or a certificate), the username is the credential's as it stands.
     const login = split ? split.username : req.username;
 
-    let dev: { deviceId: string; clientId: string; username: string; credentialId?: string } | undefined;
+    let dev: { deviceId: string; clientId: string; username: string; credentialId?: string; credentialVersion?: string } | undefined;
     if (cert) {
       const now = Date.now();
       if (cert.revokedAt || cert.authority.revokedAt) return refuse(ReasonCode.NotAuthorized, "certificate revoked");
@@ -193,7 +217,7 @@ export class TenantHooks implements BrokerHooks {
       const refused = tokenRefusal ?? refuse(ReasonCode.BadUserNameOrPassword);
       if (!entry || !entry.usable || (entry.expiresAt !== undefined && entry.expiresAt <= Date.now())) return refused;
       if (!(await this.directory.checkPassword(entry, req.password))) return refused;
-      dev = { deviceId: entry.deviceId, clientId: entry.clientId, username: login, credentialId: entry.credentialId };
+      dev = { deviceId: entry.deviceId, clientId: entry.clientId, username: login, credentialId: entry.credentialId, credentialVersion: secretVersion(entry.passwordHash) };
     } else {
       return tokenRefusal ?? refuse(ReasonCode.BadUserNameOrPassword);
     }
@@ -223,6 +247,7 @@ export class TenantHooks implements BrokerHooks {
       clientId: dev.clientId,
       username: dev.username,
       credentialId: dev.credentialId,
+      ...(dev.credentialVersion ? { credentialVersion: dev.credentialVersion } : {}),
       certificateFingerprint: cert ? fingerprint : undefined,
       acl,
       ...(recheckDeliveries ? { recheckDeliveries } : {}),
@@ -306,7 +331,10 @@ export class TenantHooks implements BrokerHooks {
       }
       if (retain && payloadLength > 0 && tenant.quotas.maxRetainedMessages !== null && this.broker) {
         const mounted = client.mountPoint + topic;
-        if (!this.broker.retained.get(mounted) && this.broker.retained.match(client.mountPoint + "#").length >= tenant.quotas.maxRetainedMessages) {
+        // The broker's own $SYS topics under the tenant's mount are not the tenant's messages.
+        const sys = client.mountPoint + "$";
+        const held = () => this.broker!.retained.match(client.mountPoint + "#").filter((m) => !m.topic.startsWith(sys)).length;
+        if (!this.broker.retained.get(mounted) && held() >= tenant.quotas.maxRetainedMessages) {
           counters.drop("quota-retained");
           return ReasonCode.QuotaExceeded;
         }
@@ -397,6 +425,7 @@ export class TenantHooks implements BrokerHooks {
     if (!dev) return;
     this.stats.of(dev.slug).connections++;
     if (dev.reservation !== undefined) this.reservations.get(dev.slug)?.delete(dev.reservation);
+    this.onConnectionEvent?.({ type: "connected", slug: dev.slug, at: Date.now(), clientId: client.clientId, username: client.username, address: client.remoteAddress, reasonCode: 0, client });
   }
 
   /** Connection-quota slots taken by CONNECTs authenticated but not yet connected: token -> deadline. */
@@ -448,6 +477,7 @@ export class TenantHooks implements BrokerHooks {
     // Connections the broker closed for what the client sent count as refusals of the tenant.
     const refusal = CLOSE_REFUSALS[reasonCode];
     if (refusal) counters.deny(refusal);
+    this.onConnectionEvent?.({ type: "disconnected", slug: dev.slug, at: Date.now(), clientId: client.clientId, username: client.username, address: client.remoteAddress, reasonCode, client });
   }
 
   onMessagePublished(client: ClientInfo | undefined, message: Message): void {
@@ -456,6 +486,7 @@ export class TenantHooks implements BrokerHooks {
     const c = this.stats.of(dev.slug);
     c.messagesIn++;
     c.bytesIn += message.payload.length;
+    c.countTopic(message.topic, message.payload.length);
   }
 
   onMessageDelivered(client: ClientInfo, message: Message): void {
@@ -575,7 +606,10 @@ export class TenantHooks implements BrokerHooks {
       if (!cert || cert.revokedAt || cert.authority.revokedAt || !cert.device.enabled) return "revoked";
     } else if (dev.credentialId) {
       const entry = await this.directory.credential(tenant.id, dev.username);
+      // Expired (an expiry set in the past) or rotated (a new password) counts as revoked for a live connection too.
       if (!entry || entry.credentialId !== dev.credentialId || !entry.usable) return "revoked";
+      if (entry.expiresAt !== undefined && entry.expiresAt <= Date.now()) return "revoked";
+      if (dev.credentialVersion !== undefined && secretVersion(entry.passwordHash) !== dev.credentialVersion) return "revoked";
     } else {
       const d = await this.directory.device(tenant.id, dev.clientId);
       if (!d || !d.enabled) return "revoked";
