@@ -1,5 +1,6 @@
 export { startKeycloakLikeProvider, TokenRequestError, type KeycloakLikeProvider } from "./provider.ts";
 export { CookieJar, browse, pkcePair } from "./http-client.ts";
+export { providerOptionsFromRealm, type RealmExport, type RealmProviderOverrides } from "./realm.ts";
 export type {
   AuthorizationCodeLoginOptions,
   KeycloakLikeClient,
