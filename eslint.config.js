@@ -9,6 +9,9 @@ export default tseslint.config(
       "**/.next/**",
       "**/.turbo/**",
       "packages/db/src/generated/**",
+      // Playwright's output (traces, HTML report with its bundled viewer).
+      "**/test-results/**",
+      "**/playwright-report/**",
     ],
   },
   js.configs.recommended,

@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import type { schemas } from "@halyard/api-contract";
+import type { monitoring, schemas } from "@halyard/api-contract";
 
 /** Response shapes of the admin API, inferred from the same zod schemas the broker validates with. */
 export type Tenant = z.infer<typeof schemas.tenant>;
@@ -17,3 +17,8 @@ export type Binding = z.infer<typeof schemas.binding>;
 export type AuditEvent = z.infer<typeof schemas.auditEvent>;
 export type Membership = z.infer<typeof schemas.membership>;
 export type ApiKey = z.infer<typeof schemas.apiKey>;
+
+/** Live monitoring (dashboards). */
+export type TenantStats = monitoring.TenantStats;
+export type StatsPoint = monitoring.StatsPoint;
+export type PlatformStats = monitoring.PlatformStats;
