@@ -194,7 +194,7 @@ export function TenantLive({ tenant, name, initialStats, initialSeries }: { tena
                       { key: "bytesOut", name: "Bytes out", color: OUT },
                     ]}
                   />
-                  <TrafficChart title="Connections" rangeLabel={rangeInfo.caption.replace("averages", "peaks")} rows={rows} format={fmtNumber} lines={[{ key: "connections", name: "Connections", color: "#6b4fbb" }]} />
+                  <TrafficChart title="Connections" integers rangeLabel={rangeInfo.caption.replace("averages", "peaks")} rows={rows} format={fmtNumber} lines={[{ key: "connections", name: "Connections", color: "#6b4fbb" }]} />
                 </div>
               )}
             </section>

@@ -22,6 +22,7 @@ export function TrafficChart({
   format,
   axisFormat = format,
   rangeLabel,
+  integers = false,
 }: {
   title: string;
   rows: ChartRow[];
@@ -30,6 +31,8 @@ export function TrafficChart({
   /** Shorter labels for the Y axis (the title carries the unit). */
   axisFormat?: (n: number) => string;
   rangeLabel: string;
+  /** Counts (connections): whole-number ticks only. */
+  integers?: boolean;
 }) {
   const id = useId();
   const [tableOpen, setTableOpen] = useState(false);
@@ -45,7 +48,7 @@ export function TrafficChart({
         <AreaChart responsive style={{ width: "100%", height: 200 }} data={rows} accessibilityLayer={false} margin={{ top: 8, right: 8, bottom: 0, left: 0 }}>
           <CartesianGrid strokeDasharray="3 3" vertical={false} stroke="#dde3ea" />
           <XAxis dataKey="t" type="number" scale="time" domain={["dataMin", "dataMax"]} tickFormatter={hhmm} minTickGap={32} tick={{ fontSize: 11 }} stroke="#5b6675" />
-          <YAxis tickFormatter={(v: number) => axisFormat(v)} width={64} tick={{ fontSize: 11 }} stroke="#5b6675" allowDecimals />
+          <YAxis tickFormatter={(v: number) => axisFormat(v)} width={64} tick={{ fontSize: 11 }} stroke="#5b6675" allowDecimals={!integers} />
           <Tooltip
             isAnimationActive={false}
             labelFormatter={(t) => `${hhmm(Number(t))} UTC`}

@@ -2,6 +2,7 @@
 import { revalidatePath } from "next/cache";
 import { api } from "@/lib/api.ts";
 import { runAction, str, type ActionState } from "@/lib/action.ts";
+import { echo, type EchoState } from "@/components/parts/echo.ts";
 import type { Tenant, TenantQuotas } from "@/lib/types.ts";
 
 const quotaFields = ["maxConnections", "maxSubscriptionsPerClient", "maxMessagesPerSecond", "maxBytesPerSecond", "maxRetainedMessages", "maxQueuedMessages", "maxPacketSize"] as const;
@@ -17,13 +18,13 @@ function quotasFrom(form: FormData): TenantQuotas {
   return q as TenantQuotas;
 }
 
-export async function createTenant(_prev: ActionState, form: FormData): Promise<ActionState> {
+export async function createTenant(_prev: ActionState, form: FormData): Promise<EchoState> {
   const r = await runAction(
     () => api<Tenant>("/api/v1/tenants", { method: "POST", body: { slug: str(form, "slug"), name: str(form, "name"), quotas: quotasFrom(form) } }),
     "Tenant created.",
   );
   if (r.ok) revalidatePath("/tenants");
-  return r;
+  return echo(r, form, ["slug", "name", ...quotaFields]);
 }
 
 export async function updateTenant(_prev: ActionState, form: FormData): Promise<ActionState> {

@@ -11,7 +11,7 @@ import { redirect, unstable_rethrow } from "next/navigation";
 import { api, ApiError } from "@/lib/api.ts";
 import { optional, runAction, str, type ActionState } from "@/lib/action.ts";
 import { tenantApi } from "@/lib/tenant.ts";
-import { echo, type EchoState } from "./_parts/echo.ts";
+import { echo, type EchoState } from "@/components/parts/echo.ts";
 import type { CreatedCredential, Credential, Device, IssuedCertificate, Certificate } from "@/lib/types.ts";
 
 /** "a, b ,,c" -> ["a", "b", "c"] (the API validates each tag). */

@@ -6,8 +6,8 @@ import { ActionMessage, ConfirmSubmit, SubmitButton, useResetOnSuccess } from "@
 import { idleState } from "@/lib/idle.ts";
 import type { Device } from "@/lib/types.ts";
 import { createDevice, deleteDevice, setDeviceEnabled } from "./actions.ts";
-import { echoed, FieldErrors, OtherErrors } from "./_parts/client.tsx";
-import { useNotify, withNotice } from "./_parts/notices.tsx";
+import { echoed, FieldErrors, OtherErrors } from "@/components/parts/client.tsx";
+import { useNotify, withNotice } from "@/components/parts/notices.tsx";
 
 export function CreateDeviceForm({ tenant }: { tenant: string }) {
   const [state, action] = useActionState(createDevice, idleState);
@@ -29,7 +29,7 @@ export function CreateDeviceForm({ tenant }: { tenant: string }) {
       <div className="grid-3">
         <div className="field">
           <label htmlFor="device-clientId">Client ID</label>
-          <input id="device-clientId" name="clientId" defaultValue={v("clientId")} required maxLength={256} placeholder="sensor-001" autoComplete="off" aria-describedby="device-clientId-hint" />
+          <input id="device-clientId" name="clientId" defaultValue={v("clientId")} required maxLength={256} placeholder="sensor-001" autoComplete="off" aria-describedby="device-clientId-hint clientId-error" />
           <div className="hint" id="device-clientId-hint">
             The MQTT client identifier the device connects with.
           </div>
@@ -42,7 +42,7 @@ export function CreateDeviceForm({ tenant }: { tenant: string }) {
         </div>
         <div className="field">
           <label htmlFor="device-tags">Tags</label>
-          <input id="device-tags" name="tags" defaultValue={v("tags")} placeholder="zone1, temperature" aria-describedby="device-tags-hint" />
+          <input id="device-tags" name="tags" defaultValue={v("tags")} placeholder="zone1, temperature" aria-describedby="device-tags-hint tags-error" />
           <div className="hint" id="device-tags-hint">
             Comma-separated; letters, digits and <code>_ . : = -</code>.
           </div>

@@ -12,9 +12,9 @@ import { fmtDate } from "@/lib/format.ts";
 import { allowed, tenantApi } from "@/lib/tenant.ts";
 import type { Device, Group } from "@/lib/types.ts";
 import { CreateDeviceForm, DeviceRowActions } from "./device-forms.tsx";
-import { AutoRefresh } from "./_parts/client.tsx";
-import { Notices } from "./_parts/notices.tsx";
-import { ProblemPanel } from "./_parts/problem.tsx";
+import { AutoRefresh } from "@/components/parts/client.tsx";
+import { Notices } from "@/components/parts/notices.tsx";
+import { ProblemPanel } from "@/components/parts/problem.tsx";
 
 export const metadata: Metadata = { title: "Devices" };
 

@@ -8,7 +8,7 @@ import { revalidatePath } from "next/cache";
 import { api } from "@/lib/api.ts";
 import { optional, runAction, str, type ActionState } from "@/lib/action.ts";
 import { tenantApi } from "@/lib/tenant.ts";
-import { echo, type EchoState } from "../devices/_parts/echo.ts";
+import { echo, type EchoState } from "@/components/parts/echo.ts";
 import type { ApiKey, Authority, Group, Membership, Tenant } from "@/lib/types.ts";
 
 type CreatedApiKey = ApiKey & { key: string };

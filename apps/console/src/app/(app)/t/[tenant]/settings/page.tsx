@@ -13,7 +13,7 @@ import { env } from "@/lib/env.ts";
 import { fmtAgo, fmtDate } from "@/lib/format.ts";
 import { loadTenant, tenantApi } from "@/lib/tenant.ts";
 import type { ApiKey, Authority, Group, Membership, Tenant } from "@/lib/types.ts";
-import { Notices } from "../devices/_parts/notices.tsx";
+import { Notices } from "@/components/parts/notices.tsx";
 import { roleLabel, rolesUpTo } from "./roles.ts";
 import {
   AddMemberForm,

@@ -4,8 +4,8 @@ import { useActionState, useId, useState } from "react";
 import { ActionMessage, ConfirmSubmit, SubmitButton, useResetOnSuccess } from "@/components/forms.tsx";
 import { idleState } from "@/lib/idle.ts";
 import type { ApiKey, Group, Membership } from "@/lib/types.ts";
-import { echoed, FieldErrors, LocalDateTimeInput, OnceSecret, OtherErrors } from "../devices/_parts/client.tsx";
-import { useNotify, withNotice } from "../devices/_parts/notices.tsx";
+import { echoed, FieldErrors, LocalDateTimeInput, OnceSecret, OtherErrors } from "@/components/parts/client.tsx";
+import { useNotify, withNotice } from "@/components/parts/notices.tsx";
 import { ROLES } from "./roles.ts";
 import { addMember, changeMemberRole, createApiKey, createAuthority, createGroup, deleteGroup, removeMember, renameTenant, revokeApiKey, revokeAuthority } from "./actions.ts";
 

@@ -12,8 +12,8 @@ import { fmtDate } from "@/lib/format.ts";
 import { idleState } from "@/lib/idle.ts";
 import type { Authority, Certificate, IssuedCertificate } from "@/lib/types.ts";
 import { issueCertificate, revokeCertificate } from "../actions.ts";
-import { DownloadButton, echoed, FieldErrors, OnceSecret, OtherErrors, Pill, Snippet } from "../_parts/client.tsx";
-import { Notices, useNotify, withNotice } from "../_parts/notices.tsx";
+import { DownloadButton, echoed, FieldErrors, OnceSecret, OtherErrors, Pill, Snippet } from "@/components/parts/client.tsx";
+import { Notices, useNotify, withNotice } from "@/components/parts/notices.tsx";
 import { certificateSnippets, fileStem, type Endpoint } from "../snippets.ts";
 
 export type CertificateStatus = "valid" | "revoked" | "expired" | "not_yet_valid";

@@ -11,8 +11,8 @@ import { fmtAgo, fmtDate } from "@/lib/format.ts";
 import { idleState } from "@/lib/idle.ts";
 import type { CreatedCredential, Credential } from "@/lib/types.ts";
 import { createCredential, revokeCredential, rotateCredential, setCredentialEnabled, setCredentialExpiry } from "../actions.ts";
-import { echoed, FieldErrors, LocalDateTimeInput, OnceSecret, OtherErrors, Pill, Snippet } from "../_parts/client.tsx";
-import { Notices, useNotify, withNotice } from "../_parts/notices.tsx";
+import { echoed, FieldErrors, LocalDateTimeInput, OnceSecret, OtherErrors, Pill, Snippet } from "@/components/parts/client.tsx";
+import { Notices, useNotify, withNotice } from "@/components/parts/notices.tsx";
 import { mqttUsername, passwordSnippets, type Endpoint } from "../snippets.ts";
 
 export type CredentialStatus = "active" | "disabled" | "expired" | "revoked";

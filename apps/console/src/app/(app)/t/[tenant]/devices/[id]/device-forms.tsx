@@ -6,8 +6,8 @@ import { ActionMessage, ConfirmSubmit, SubmitButton } from "@/components/forms.t
 import { idleState } from "@/lib/idle.ts";
 import type { Device, Group } from "@/lib/types.ts";
 import { addToGroup, deleteDevice, removeFromGroup, setDeviceEnabled, updateDevice } from "../actions.ts";
-import { echoed, FieldErrors, OtherErrors } from "../_parts/client.tsx";
-import { Notices, useNotify, withNotice } from "../_parts/notices.tsx";
+import { echoed, FieldErrors, OtherErrors } from "@/components/parts/client.tsx";
+import { Notices, useNotify, withNotice } from "@/components/parts/notices.tsx";
 
 type DeviceView = Pick<Device, "id" | "clientId" | "description" | "tags" | "enabled">;
 

@@ -12,7 +12,7 @@ import { env } from "@/lib/env.ts";
 import { fmtDate } from "@/lib/format.ts";
 import { allowed, tenantApi } from "@/lib/tenant.ts";
 import type { Authority, Certificate, Credential, Device, Group } from "@/lib/types.ts";
-import { AutoRefresh } from "../_parts/client.tsx";
+import { AutoRefresh } from "@/components/parts/client.tsx";
 import type { Endpoint } from "../snippets.ts";
 import { CertificatesPanel, type CertificateRow, type CertificateStatus } from "./certificates-panel.tsx";
 import { CredentialsPanel, type CredentialRow, type CredentialStatus } from "./credentials-panel.tsx";

@@ -10,7 +10,7 @@ import { useActionState, useId, useMemo, useState } from "react";
 import { ActionMessage, SubmitButton } from "@/components/forms.tsx";
 import { idleState } from "@/lib/idle.ts";
 import { importDevices, type ImportOutcome } from "../actions.ts";
-import { DownloadButton, echoed } from "../_parts/client.tsx";
+import { DownloadButton, echoed } from "@/components/parts/client.tsx";
 import { parseCsv, toCsvLine } from "./csv.ts";
 
 const KNOWN = new Set(["clientid", "description", "tags", "groups"]);
