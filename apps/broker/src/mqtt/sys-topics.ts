@@ -30,10 +30,17 @@ class Load {
   private readonly averages = new Map<number, number>();
   private last: { total: number; at: number } | undefined;
 
-  /** Adds the counter's current total; returns per-minute averages per window. */
-  sample(total: number, now: number): Map<number, number> {
-    const elapsedSec = this.last ? Math.max(0.001, (now - this.last.at) / 1000) : 0;
-    const rate = this.last ? ((total - this.last.total) / elapsedSec) * 60 : 0;
+  /**
+   * Adds the counter's current total; returns per-minute averages per window.
+   * A counter seen for the first time started at zero within the last
+   * interval (counters are created on first use, and every existing one is
+   * sampled each interval), so its first sample already counts as traffic
+   * rather than as a baseline that would hide it.
+   */
+  sample(total: number, now: number, intervalMs: number): Map<number, number> {
+    this.last ??= { total: 0, at: now - Math.max(1, intervalMs) };
+    const elapsedSec = Math.max(0.001, (now - this.last.at) / 1000);
+    const rate = ((total - this.last.total) / elapsedSec) * 60;
     this.last = { total, at: now };
     for (const w of WINDOWS) {
       const prev = this.averages.get(w);
@@ -220,7 +227,7 @@ export class SysTopics {
       const id = key + name;
       let load = this.loads.get(id);
       if (!load) this.loads.set(id, (load = new Load()));
-      for (const [w, avg] of load.sample(total, now)) values.push([`broker/load/${name}/${w}min`, avg.toFixed(2)]);
+      for (const [w, avg] of load.sample(total, now, this.intervalSec * 1000)) values.push([`broker/load/${name}/${w}min`, avg.toFixed(2)]);
     }
     return values.map(([name, value]) => [name, String(value)]);
   }

@@ -1,11 +1,13 @@
 import { createHash } from "node:crypto";
 import type { CompiledAcl } from "@halyard/acl";
 import { ReasonCode, parseSharedFilter, type AuthenticateRequest, type AuthenticateResult, type Broker, type BrokerHooks, type ClientInfo, type Message, type QoS } from "@halyard/engine";
+import { decodeJwt } from "jose";
 import type { Logger } from "pino";
 import { IdentityProviderUnavailableError, type OidcVerifier } from "../../modules/auth/oidc-verifier.ts";
 import type { ChangeEvent } from "../../modules/database/database.service.ts";
 import { looksLikeJwt, splitUsername, tenantFromSni, type TenantHint } from "./identity.ts";
 import type { ConnectionEventListener } from "./connection-events.ts";
+import { ExpirySchedule } from "./expiry-schedule.ts";
 import type { TenantDirectory, TenantEntry } from "./tenant-directory.ts";
 import { RateBucket, TenantStats } from "./tenant-stats.ts";
 
@@ -55,7 +57,17 @@ export interface DeviceAttributes {
   recheckDeliveries?: boolean;
   /** The connection-quota slot taken at CONNECT (see reserveConnection). */
   reservation?: number;
+  /**
+   * When what the device logged in with stops being valid (ms since the epoch): the
+   * credential's expiresAt, the token's exp or the certificate's notAfter. The
+   * connection is closed then (see onExpired); unset when it never expires.
+   */
+  expiresAt?: number;
+  /** What expires at expiresAt. */
+  expiring?: ExpiringKind;
 }
+
+export type ExpiringKind = "credential" | "token" | "certificate";
 
 type Refusal = { ok: false; reasonCode: number; reasonString?: string };
 const refuse = (reasonCode: number, reasonString?: string): Refusal => ({ ok: false, reasonCode, ...(reasonString ? { reasonString } : {}) });
@@ -81,6 +93,23 @@ const FAILURE_WINDOW_MS = 60_000;
 function secretVersion(passwordHash: string): string {
   return createHash("sha256").update(passwordHash).digest("base64url").slice(0, 22);
 }
+
+/** A verified token's `exp` in ms (the verifier requires the claim). */
+function tokenExpiry(jwt: string): number | undefined {
+  const exp = decodeJwt(jwt).exp;
+  return typeof exp === "number" ? exp * 1000 : undefined;
+}
+
+/** notAfter is the last valid instant (RFC 5280 §4.1.2.5): the certificate is expired one millisecond later. */
+function certificateExpiry(notAfter: Date): number {
+  return notAfter.getTime() + 1;
+}
+
+const EXPIRED_REASON: Record<ExpiringKind, string> = {
+  credential: "credential expired",
+  token: "token expired",
+  certificate: "certificate expired",
+};
 
 function device(client: ClientInfo): DeviceAttributes | undefined {
   return client.attributes.tenantId ? (client.attributes as unknown as DeviceAttributes) : undefined;
@@ -167,11 +196,14 @@ export class TenantHooks implements BrokerHooks {
     // A password shaped like a JWT that does not verify may still be a plain password (`a.b.c`);
     // this is the answer when it is not one either.
     let tokenRefusal: Refusal | undefined;
+    /** The verified token's `exp` in ms: the end of a session it opens. */
+    let tokenExpiresAt: number | undefined;
     if (jwt && this.tokens) {
       try {
         const principal = await this.tokens.verify(jwt);
         tokenTenant = principal.tenantClaim;
         tokenClient = principal.clientId;
+        tokenExpiresAt = tokenExpiry(jwt);
         if (tokenTenant) hints.push({ slug: tokenTenant, source: "token" });
       } catch (err) {
         tokenRefusal =
@@ -198,26 +230,32 @@ export class TenantHooks implements BrokerHooks {
     // With the tenant named by SNI (or a certificate), the username is the credential's as it stands.
     const login = split ? split.username : req.username;
 
-    let dev: { deviceId: string; clientId: string; username: string; credentialId?: string; credentialVersion?: string } | undefined;
+    let dev: { deviceId: string; clientId: string; username: string; credentialId?: string; credentialVersion?: string; expiresAt?: number | undefined } | undefined;
+    let expiring: ExpiringKind | undefined;
     if (cert) {
       const now = Date.now();
       if (cert.revokedAt || cert.authority.revokedAt) return refuse(ReasonCode.NotAuthorized, "certificate revoked");
       if (cert.notBefore.getTime() > now || cert.notAfter.getTime() < now) return refuse(ReasonCode.NotAuthorized, "certificate not valid now");
       if (!cert.device.enabled) return refuse(ReasonCode.NotAuthorized, "device disabled");
-      dev = { deviceId: cert.device.id, clientId: cert.device.clientId, username: cert.device.clientId };
+      dev = { deviceId: cert.device.id, clientId: cert.device.clientId, username: cert.device.clientId, expiresAt: certificateExpiry(cert.notAfter) };
+      expiring = "certificate";
     } else if (tokenTenant) {
       // One OAuth2 client per device: a token admits only the device whose client id is the
       // token's client, not any device of the tenant.
       if (tokenClient !== req.clientId) return refuse(ReasonCode.NotAuthorized, "the token was not issued to this device");
+      // The verifier allows clock skew past exp; a session opened now would be closed at once.
+      if (tokenExpiresAt !== undefined && tokenExpiresAt <= Date.now()) return refuse(ReasonCode.BadUserNameOrPassword, "token expired");
       const d = await this.directory.device(tenant.id, req.clientId);
       if (!d || !d.enabled) return refuse(ReasonCode.NotAuthorized, "no such device");
-      dev = { deviceId: d.id, clientId: d.clientId, username: d.clientId };
+      dev = { deviceId: d.id, clientId: d.clientId, username: d.clientId, expiresAt: tokenExpiresAt };
+      expiring = "token";
     } else if (login && req.password) {
       const entry = await this.directory.credential(tenant.id, login);
       const refused = tokenRefusal ?? refuse(ReasonCode.BadUserNameOrPassword);
       if (!entry || !entry.usable || (entry.expiresAt !== undefined && entry.expiresAt <= Date.now())) return refused;
       if (!(await this.directory.checkPassword(entry, req.password))) return refused;
-      dev = { deviceId: entry.deviceId, clientId: entry.clientId, username: login, credentialId: entry.credentialId, credentialVersion: secretVersion(entry.passwordHash) };
+      dev = { deviceId: entry.deviceId, clientId: entry.clientId, username: login, credentialId: entry.credentialId, credentialVersion: secretVersion(entry.passwordHash), expiresAt: entry.expiresAt };
+      expiring = "credential";
     } else {
       return tokenRefusal ?? refuse(ReasonCode.BadUserNameOrPassword);
     }
@@ -252,6 +290,7 @@ export class TenantHooks implements BrokerHooks {
       acl,
       ...(recheckDeliveries ? { recheckDeliveries } : {}),
       ...(reservation !== undefined ? { reservation } : {}),
+      ...(dev.expiresAt !== undefined && expiring ? { expiresAt: dev.expiresAt, expiring } : {}),
     };
     return {
       ok: true,
@@ -425,6 +464,7 @@ export class TenantHooks implements BrokerHooks {
     if (!dev) return;
     this.stats.of(dev.slug).connections++;
     if (dev.reservation !== undefined) this.reservations.get(dev.slug)?.delete(dev.reservation);
+    this.scheduleExpiry(client, dev);
     this.onConnectionEvent?.({ type: "connected", slug: dev.slug, at: Date.now(), clientId: client.clientId, username: client.username, address: client.remoteAddress, reasonCode: 0, client });
   }
 
@@ -474,10 +514,22 @@ export class TenantHooks implements BrokerHooks {
     if (!dev) return;
     const counters = this.stats.of(dev.slug);
     counters.connections--;
+    this.expiries.delete(client);
     // Connections the broker closed for what the client sent count as refusals of the tenant.
     const refusal = CLOSE_REFUSALS[reasonCode];
     if (refusal) counters.deny(refusal);
-    this.onConnectionEvent?.({ type: "disconnected", slug: dev.slug, at: Date.now(), clientId: client.clientId, username: client.username, address: client.remoteAddress, reasonCode, client });
+    const reasonString = this.expiredReasons.get(client);
+    this.onConnectionEvent?.({
+      type: "disconnected",
+      slug: dev.slug,
+      at: Date.now(),
+      clientId: client.clientId,
+      username: client.username,
+      address: client.remoteAddress,
+      reasonCode,
+      ...(reasonString ? { reasonString } : {}),
+      client,
+    });
   }
 
   onMessagePublished(client: ClientInfo | undefined, message: Message): void {
@@ -503,6 +555,70 @@ export class TenantHooks implements BrokerHooks {
     const mount = sessionKey.slice(0, sep);
     if (mount === ANONYMOUS_MOUNT) return;
     this.stats.of(mount.slice(0, -1)).drop(reason);
+  }
+
+  // ---- expiry of what a connection logged in with --------------------------------------
+
+  /** Connected devices whose login expires, by deadline: one timer for all of them. */
+  private readonly expiries = new ExpirySchedule<ClientInfo>((client) => void this.onExpired(client));
+  /** Why the broker closed a connection whose login expired, for its `disconnected` event. */
+  private readonly expiredReasons = new WeakMap<ClientInfo, string>();
+
+  /** Arms (or moves, or clears) the connection's expiry from its attributes. */
+  private scheduleExpiry(client: ClientInfo, dev: DeviceAttributes): void {
+    if (dev.expiresAt === undefined) this.expiries.delete(client);
+    else this.expiries.set(client, dev.expiresAt);
+  }
+
+  /**
+   * A connected device's credential, token or certificate reached its expiry.
+   * It is disconnected with 0x87 Not authorized: nobody acted (0x98
+   * Administrative action stays the answer to an operator's revoke, rotate,
+   * disable or expire-now), the client's authorization simply lapsed, and
+   * 0x87 tells it to come back with a new credential rather than retry the old
+   * one. A credential is looked up once more first, so an expiry extended
+   * through the API a moment ago (its change event still on the way) extends
+   * the session instead of ending it.
+   */
+  private async onExpired(client: ClientInfo): Promise<void> {
+    const dev = device(client);
+    const scheduled = dev?.expiresAt;
+    if (!dev || scheduled === undefined) return;
+    if (dev.expiring === "credential") {
+      try {
+        const entry = await this.directory.credential(dev.tenantId, dev.username);
+        if (entry && entry.credentialId === dev.credentialId && entry.usable && (entry.expiresAt === undefined || entry.expiresAt > Date.now())) {
+          dev.expiresAt = entry.expiresAt;
+          if (this.channelOf(client)) this.scheduleExpiry(client, dev);
+          return;
+        }
+      } catch (err) {
+        // The store is unreachable: the expiry it last reported stands.
+        this.logger.warn({ err, tenant: dev.slug, clientId: client.clientId }, "credential expiry: re-check failed; disconnecting as scheduled");
+      }
+    }
+    const channel = this.channelOf(client);
+    if (!channel) return;
+    const reason = EXPIRED_REASON[dev.expiring ?? "credential"];
+    this.expiredReasons.set(client, reason);
+    this.logger.info({ tenant: dev.slug, clientId: client.clientId, expiredAt: new Date(scheduled).toISOString() }, `${reason}: client disconnected`);
+    channel.disconnect(ReasonCode.NotAuthorized, reason);
+  }
+
+  /** The live connection of this very client (not one that took its client id over since). */
+  private channelOf(client: ClientInfo) {
+    const channel = this.broker?.connected.get(`${client.mountPoint}\u0000${client.clientId}`);
+    return channel?.client === client ? channel : undefined;
+  }
+
+  /** How many connections have an expiry scheduled (for tests and diagnostics). */
+  get scheduledExpiries(): number {
+    return this.expiries.size;
+  }
+
+  /** When the connection's login expires, as scheduled (ms since the epoch). */
+  expiryOf(client: ClientInfo): number | undefined {
+    return this.expiries.get(client);
   }
 
   // ---- live changes ----------------------------------------------------------------------
@@ -549,6 +665,8 @@ export class TenantHooks implements BrokerHooks {
       const verdict = await this.revalidate(dev);
       if (verdict === "revoked") channel.disconnect(ReasonCode.AdministrativeAction, "access revoked");
       else if (verdict === "denied") channel.disconnect(ReasonCode.NotAuthorized, "permissions changed");
+      // An expiry changed through the API (a later expiresAt extends the session, a sooner one shortens it).
+      else if (this.channelOf(client)) this.scheduleExpiry(client, dev);
     }
   }
 
@@ -604,12 +722,15 @@ export class TenantHooks implements BrokerHooks {
     if (dev.certificateFingerprint) {
       const cert = await this.directory.certificate(dev.certificateFingerprint);
       if (!cert || cert.revokedAt || cert.authority.revokedAt || !cert.device.enabled) return "revoked";
+      dev.expiresAt = certificateExpiry(cert.notAfter);
     } else if (dev.credentialId) {
       const entry = await this.directory.credential(tenant.id, dev.username);
       // Expired (an expiry set in the past) or rotated (a new password) counts as revoked for a live connection too.
       if (!entry || entry.credentialId !== dev.credentialId || !entry.usable) return "revoked";
       if (entry.expiresAt !== undefined && entry.expiresAt <= Date.now()) return "revoked";
       if (dev.credentialVersion !== undefined && secretVersion(entry.passwordHash) !== dev.credentialVersion) return "revoked";
+      dev.expiresAt = entry.expiresAt;
+      dev.expiring = "credential";
     } else {
       const d = await this.directory.device(tenant.id, dev.clientId);
       if (!d || !d.enabled) return "revoked";
