@@ -325,6 +325,15 @@ describe("MQTT authentication: client certificates, SNI, WSS, OIDC tokens; TLS r
     await expect(connect(url, { clientId: "wss", ca: pki.serverCa, username: `${d.username}@globex`, password: "wrong" })).rejects.toMatchObject({ code: 0x86 });
   });
 
+  it("WSS carries a device certificate too; a self-signed one is refused there as over TLS", async () => {
+    const url = `wss://127.0.0.1:${ports().wss}/mqtt`;
+    const c = await connect(url, { clientId: "cert-a", ca: pki.serverCa, cert: issued.acmeA!.cert, key: issued.acmeA!.key });
+    expect(mountOf("cert-a", "acme")).toBe("acme/");
+    await landsIn(c, "acme", "hello from cert-a over wss");
+    c.end(true);
+    await expect(connect(url, { clientId: "cert-a", ca: pki.serverCa, ...pki.selfSigned })).rejects.toMatchObject({ code: 0x87 });
+  });
+
   it("an OIDC client-credentials token as the password connects the device it was issued to, into the token's tenant", async () => {
     const token = (await api.oidc.clientCredentialsToken("svc-1", SECRET)).access_token;
     const c = await connect(tcpUrl(), { clientId: "svc-1", username: "svc-1", password: token });

@@ -2,6 +2,7 @@ import { once } from "node:events";
 import http from "node:http";
 import https from "node:https";
 import type net from "node:net";
+import type tls from "node:tls";
 import { createWebSocketStream, WebSocketServer } from "ws";
 import { serverListener } from "./tcp-listener.ts";
 import type { ConnectionHandler, Listener, SecureListener, TlsMaterial } from "./types.ts";
@@ -13,6 +14,11 @@ export interface WsListenerOptions {
   path: string;
   /** Serve WSS when a certificate is given. */
   tls?: TlsMaterial;
+  /**
+   * WSS: ask every client for a certificate (none required, no CA names sent),
+   * so devices can log in with a client certificate over WSS as over TLS.
+   */
+  requestClientCert?: boolean;
   /** Largest WebSocket message accepted (bounds memory before MQTT sees the bytes). */
   maxPayload: number;
   onConnection: ConnectionHandler;
@@ -27,7 +33,16 @@ export interface WsListenerOptions {
 export async function listenWs(opts: WsListenerOptions & { tls: TlsMaterial }): Promise<SecureListener>;
 export async function listenWs(opts: WsListenerOptions): Promise<Listener>;
 export async function listenWs(opts: WsListenerOptions): Promise<Listener | SecureListener> {
-  const server = opts.tls ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key, ca: opts.tls.ca }) : http.createServer();
+  const server = opts.tls
+    ? https.createServer({
+        cert: opts.tls.cert,
+        key: opts.tls.key,
+        ca: opts.tls.ca,
+        minVersion: "TLSv1.2",
+        requestCert: opts.requestClientCert === true,
+        rejectUnauthorized: false,
+      })
+    : http.createServer();
   server.on("request", (_req, res) => {
     res.writeHead(426, { "content-type": "text/plain" }).end("MQTT over WebSocket: upgrade required\n");
   });
@@ -49,8 +64,21 @@ export async function listenWs(opts: WsListenerOptions): Promise<Listener | Secu
     socket.setNoDelay(true);
     sockets.add(stream);
     stream.once("close", () => sockets.delete(stream));
+    const secure = opts.tls ? (socket as tls.TLSSocket) : undefined;
+    const peer = secure?.getPeerCertificate(false);
     // createWebSocketStream surfaces protocol errors as stream errors; the engine closes on them.
-    opts.onConnection(stream, { transport, remoteAddress: socket.remoteAddress, remotePort: socket.remotePort });
+    opts.onConnection(stream, {
+      transport,
+      remoteAddress: socket.remoteAddress,
+      remotePort: socket.remotePort,
+      ...(secure
+        ? {
+            servername: (secure as tls.TLSSocket & { servername?: string }).servername || undefined,
+            peerCertificate: peer && peer.raw ? peer.raw : undefined,
+            authorized: secure.authorized,
+          }
+        : {}),
+    });
   });
   server.listen(opts.port, opts.host);
   await Promise.race([once(server, "listening"), once(server, "error").then(([err]) => Promise.reject(err))]);
@@ -66,6 +94,6 @@ export async function listenWs(opts: WsListenerOptions): Promise<Listener | Secu
   if (!(server instanceof https.Server)) return listener;
   return {
     ...listener,
-    reload: (material: TlsMaterial) => server.setSecureContext({ cert: material.cert, key: material.key, ca: material.ca }),
+    reload: (material: TlsMaterial) => server.setSecureContext({ minVersion: "TLSv1.2", cert: material.cert, key: material.key, ca: material.ca }),
   };
 }

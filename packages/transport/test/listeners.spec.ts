@@ -130,6 +130,30 @@ describe("listeners", () => {
     });
   }
 
+  it("WSS with requestClientCert: a client certificate (any issuer, none required) reaches the engine with the servername", async () => {
+    const seen: TransportInfo[] = [];
+    const l = await listenWs({
+      host: "127.0.0.1", port: 0, path: "/mqtt", maxPayload: 1024, onConnection: echo(seen),
+      tls: { cert: pki.serverCert, key: pki.serverKey }, requestClientCert: true,
+    });
+    open.push(l);
+    const opened = async (opts: Record<string, unknown>) => {
+      const ws = new WebSocket(`wss://127.0.0.1:${l.port}/mqtt`, ["mqtt"], { ca: pki.ca, servername: "acme.mqtt.test", ...opts } as WebSocket.ClientOptions);
+      await new Promise((resolve, reject) => {
+        ws.once("open", resolve);
+        ws.once("error", reject);
+      });
+      ws.close();
+    };
+    await opened({ cert: pki.strangerCert, key: pki.strangerKey });
+    await opened({});
+    expect(seen).toHaveLength(2);
+    const expected = new X509Certificate(pki.strangerCert).raw;
+    expect(seen[0]).toMatchObject({ transport: "wss", servername: "acme.mqtt.test", authorized: false });
+    expect(Buffer.compare(seen[0]!.peerCertificate!, expected)).toBe(0);
+    expect(seen[1]?.peerCertificate).toBeUndefined();
+  });
+
   it("WS: an unknown subprotocol and a message above maxPayload are refused", async () => {
     const l = await listenWs({ host: "127.0.0.1", port: 0, path: "/mqtt", maxPayload: 16, onConnection: echo([]) });
     open.push(l);

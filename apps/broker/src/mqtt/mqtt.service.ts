@@ -118,10 +118,10 @@ export class MqttService implements OnModuleInit, OnApplicationShutdown {
       const source = new TlsMaterialSource({ certFile: c.tlsCertFile, keyFile: c.tlsKeyFile, caFile: c.tlsCaFile }, this.logger);
       this.tlsSource = source;
       const material = await source.load();
-      // Devices may present a certificate issued by their tenant's CA; it is recognised by fingerprint.
+      // Devices may present a certificate issued by their tenant's CA (over TLS or WSS); it is recognised by fingerprint.
       const tls = await listenTls({ host: c.host, port: c.tlsPort, ...material, requestClientCert: true, onConnection });
       this.listeners.push(tls);
-      const wss = await listenWs({ host: c.host, port: c.wssPort, path: c.wsPath, tls: material, maxPayload: c.maxPacketSize + 5, onConnection });
+      const wss = await listenWs({ host: c.host, port: c.wssPort, path: c.wsPath, tls: material, requestClientCert: true, maxPayload: c.maxPacketSize + 5, onConnection });
       this.listeners.push(wss);
       source.serve(tls, wss);
       source.watch();
