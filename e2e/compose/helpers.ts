@@ -5,12 +5,12 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { KeycloakLikeUser, RealmExport } from "@halyard/oidc-testing";
 import { parse as parseYaml } from "yaml";
+import { freePort } from "../net.ts";
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const dockerDir = path.join(root, "docker");
@@ -172,17 +172,6 @@ export function ldapComponent(realm: RealmExport): { provider: LdapComponent; ma
 
 export function first(config: Record<string, string[]>, key: string): string | undefined {
   return config[key]?.[0];
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 export interface LdapEntry {

@@ -15,28 +15,16 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { startKeycloakLikeProvider, type KeycloakLikeProvider } from "@halyard/oidc-testing";
 import { CONSOLE_CLIENT, LOCAL_ADMIN, SEEDED_TENANT, STACK_ENV, TENANT, repoRoot, users, type StackInfo } from "./stack.ts";
+import { freePort } from "../net.ts";
 
 export const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 /** E2E_CONSOLE_DIR: test a copy of the console elsewhere in the repository (e.g. a snapshot while apps/console is mid-edit). */
 const consoleDir = process.env.E2E_CONSOLE_DIR ? path.resolve(process.env.E2E_CONSOLE_DIR) : path.join(repoRoot, "apps/console");
 const logDir = path.join(repoRoot, "e2e/test-results/stack-logs");
-
-/** A port the OS considers free right now (for servers whose address must be known before they start). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 interface Child {
   proc: ChildProcess;

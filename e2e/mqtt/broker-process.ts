@@ -7,6 +7,19 @@ import { fileURLToPath } from "node:url";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const brokerEntry = path.join(root, "apps/broker/src/main.ts");
 
+/** What every spawned test broker runs with: free ports on localhost, JSON logs at info, its own data directory. */
+export function brokerDefaults(dataDir: string): Record<string, string> {
+  return {
+    HALYARD_MQTT_PORT: "0",
+    HALYARD_WS_PORT: "0",
+    HALYARD_HTTP_PORT: "0",
+    HALYARD_HOST: "127.0.0.1",
+    HALYARD_LOG_LEVEL: "info",
+    HALYARD_LOG_PRETTY: "false",
+    HALYARD_DATA_DIR: dataDir,
+  };
+}
+
 export interface BrokerProcess {
   proc: ChildProcess;
   ports: { tcp: number; ws: number; http: number };
@@ -18,17 +31,7 @@ export interface BrokerProcess {
 export function startBrokerProcess(env: Record<string, string> = {}): Promise<BrokerProcess> {
   const proc = spawn(process.execPath, ["--import", "tsx", brokerEntry], {
     cwd: root,
-    env: {
-      ...process.env,
-      HALYARD_MQTT_PORT: "0",
-      HALYARD_WS_PORT: "0",
-      HALYARD_HTTP_PORT: "0",
-      HALYARD_HOST: "127.0.0.1",
-      HALYARD_LOG_LEVEL: "info",
-      HALYARD_LOG_PRETTY: "false",
-      HALYARD_DATA_DIR: mkdtempSync(path.join(tmpdir(), "halyard-e2e-")),
-      ...env,
-    },
+    env: { ...process.env, ...brokerDefaults(mkdtempSync(path.join(tmpdir(), "halyard-e2e-"))), ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";

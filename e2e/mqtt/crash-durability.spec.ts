@@ -5,6 +5,7 @@ import path from "node:path";
 import mqtt, { MqttClient, type IClientOptions } from "mqtt";
 import { afterAll, describe, expect, it } from "vitest";
 import { startBrokerProcess, type BrokerProcess } from "./broker-process.ts";
+import { freePort } from "../net.ts";
 
 /**
  * Issue #3: "acknowledged messages lost must be 0 for QoS 1 and 2, QoS 2
@@ -60,17 +61,6 @@ const OFFLINE: Record<number, [number, number][]> = {
 const SUBSCRIBERS = 4;
 /** Whether subscriber `i` stays away for the broker run that follows kill `cycle`. */
 const away = (i: number, cycle: number) => (OFFLINE[i] ?? []).some(([from, to]) => cycle >= from && cycle <= to);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Small seeded PRNG (mulberry32) so a failing run can be replayed with CRASH_SEED. */
 function prng(seed: number): () => number {

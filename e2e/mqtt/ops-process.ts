@@ -1,11 +1,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
-import { brokerEntry } from "./broker-process.ts";
+import { brokerDefaults, brokerEntry } from "./broker-process.ts";
 
 /**
  * A broker process for the operations tests (readiness, graceful shutdown,
@@ -42,17 +41,7 @@ export interface OpsProcess {
 /** `env` is added to this process's environment and the defaults below; an undefined value removes a variable. */
 export function spawnBroker(env: Record<string, string | undefined> = {}): Promise<OpsProcess> {
   const dataDir = env.HALYARD_DATA_DIR ?? mkdtempSync(path.join(tmpdir(), "halyard-ops-e2e-"));
-  const merged: Record<string, string | undefined> = {
-    ...process.env,
-    HALYARD_MQTT_PORT: "0",
-    HALYARD_WS_PORT: "0",
-    HALYARD_HTTP_PORT: "0",
-    HALYARD_HOST: "127.0.0.1",
-    HALYARD_LOG_LEVEL: "info",
-    HALYARD_LOG_PRETTY: "false",
-    HALYARD_DATA_DIR: dataDir,
-    ...env,
-  };
+  const merged: Record<string, string | undefined> = { ...process.env, ...brokerDefaults(dataDir), ...env };
   for (const [k, v] of Object.entries(merged)) if (v === undefined) delete merged[k];
   const proc = spawn(process.execPath, ["--import", "tsx", brokerEntry], { cwd: root, env: merged, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
@@ -136,17 +125,6 @@ export async function pollReadiness(http: number, status: string, timeoutMs = 20
     if (Date.now() > deadline) throw new Error(`readiness never became ${status}; saw ${seen.join(" -> ")}`);
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** A fresh database on the test Postgres server (faster broker start-ups than the embedded one). */

@@ -6,7 +6,8 @@ import { startEmbeddedPostgres, type EmbeddedPostgres } from "@halyard/db";
 import mqtt from "mqtt";
 import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
-import { freePort, pollReadiness, postgresDatabase, ready, spawnBroker, type OpsProcess } from "./ops-process.ts";
+import { freePort } from "../net.ts";
+import { pollReadiness, postgresDatabase, ready, spawnBroker, type OpsProcess } from "./ops-process.ts";
 
 /**
  * Readiness transitions of the real broker process, each provoked for real:

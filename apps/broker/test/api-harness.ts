@@ -34,14 +34,16 @@ export interface Api {
   close(): Promise<void>;
 }
 
-async function createDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `halyard_api_${randomBytes(4).toString("hex")}`;
+/** A new database on the test Postgres server; its URL carries `password` when given (the server trusts any). */
+export async function createDatabase(prefix = "halyard_api", password?: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `${prefix}_${randomBytes(4).toString("hex")}`;
   const admin = new pg.Client({ connectionString: SERVER_URL });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);
   await admin.end();
   const url = new URL(SERVER_URL);
   url.pathname = `/${name}`;
+  if (password) url.password = password;
   return {
     url: url.toString(),
     async drop() {
@@ -53,19 +55,17 @@ async function createDatabase(): Promise<{ url: string; drop(): Promise<void> }>
   };
 }
 
-export interface ApiOptions {
-  /** More clients of the OIDC provider, e.g. a confidential client with service accounts and a `tenant` claim. */
-  oidcClients?: KeycloakLikeClient[];
+/** The Keycloak-like provider every in-process broker trusts, with the console's public client (and `more`). */
+export function startTestOidc(more: KeycloakLikeClient[] = []): Promise<KeycloakLikeProvider> {
+  return startKeycloakLikeProvider({
+    users: [],
+    clients: [{ clientId: "halyard-console", publicClient: true, redirectUris: ["http://127.0.0.1/cb"] }, ...more],
+  });
 }
 
-export async function startApi(db: DbKind, env: Record<string, string> = {}, opts: ApiOptions = {}): Promise<Api> {
-  const oidc = await startKeycloakLikeProvider({
-    users: [],
-    clients: [{ clientId: "halyard-console", publicClient: true, redirectUris: ["http://127.0.0.1/cb"] }, ...(opts.oidcClients ?? [])],
-  });
-  const dataDir = mkdtempSync(path.join(tmpdir(), "halyard-api-"));
-  const database = db === "postgres" ? await createDatabase() : undefined;
-  const config = loadConfig({
+/** The environment of a test broker: ephemeral ports on localhost, its own data folder, the local admin and the test OIDC provider. */
+export function testEnv(dataDir: string, oidc: KeycloakLikeProvider): Record<string, string> {
+  return {
     HALYARD_HOST: "127.0.0.1",
     HALYARD_MQTT_PORT: "0",
     HALYARD_WS_PORT: "0",
@@ -74,12 +74,11 @@ export async function startApi(db: DbKind, env: Record<string, string> = {}, opt
     HALYARD_ADMIN_PASSWORD: ADMIN_PASSWORD,
     HALYARD_OIDC_ISSUER: oidc.issuer,
     HALYARD_OIDC_AUDIENCE: oidc.apiAudience,
-    ...(database ? { DATABASE_URL: database.url } : {}),
-    ...env,
-  });
-  const broker = await startBroker(config, pino({ level: "silent" }));
-  const url = `http://127.0.0.1:${broker.ports.http}`;
+  };
+}
 
+/** JSON over real HTTP to the broker at `url`, plus the local admin's token and OIDC user tokens. */
+export async function apiClient(url: string, oidc: KeycloakLikeProvider): Promise<Pick<Api, "call" | "admin" | "userToken">> {
   const call: Api["call"] = async (method, p, opts = {}) => {
     const headers: Record<string, string> = { ...(opts.headers ?? {}) };
     if (opts.token) headers.authorization = `Bearer ${opts.token}`;
@@ -94,16 +93,37 @@ export async function startApi(db: DbKind, env: Record<string, string> = {}, opt
 
   const login = await call<{ accessToken: string }>("POST", "/api/v1/auth/token", { body: { username: "admin", password: ADMIN_PASSWORD } });
   if (login.status !== 201) throw new Error(`admin login failed: ${JSON.stringify(login.body)}`);
+  return {
+    call,
+    admin: login.body.accessToken,
+    userToken: (username, groups, realmRoles = []) =>
+      oidc.mintAccessToken({ sub: `sub-${username}`, preferred_username: username, groups, realm_access: { roles: realmRoles } }),
+  };
+}
+
+export interface ApiOptions {
+  /** More clients of the OIDC provider, e.g. a confidential client with service accounts and a `tenant` claim. */
+  oidcClients?: KeycloakLikeClient[];
+}
+
+export async function startApi(db: DbKind, env: Record<string, string> = {}, opts: ApiOptions = {}): Promise<Api> {
+  const oidc = await startTestOidc(opts.oidcClients);
+  const dataDir = mkdtempSync(path.join(tmpdir(), "halyard-api-"));
+  const database = db === "postgres" ? await createDatabase() : undefined;
+  const config = loadConfig({
+    ...testEnv(dataDir, oidc),
+    ...(database ? { DATABASE_URL: database.url } : {}),
+    ...env,
+  });
+  const broker = await startBroker(config, pino({ level: "silent" }));
+  const url = `http://127.0.0.1:${broker.ports.http}`;
 
   return {
     url,
     broker,
     oidc,
     databaseUrl: database?.url,
-    admin: login.body.accessToken,
-    call,
-    userToken: (username, groups, realmRoles = []) =>
-      oidc.mintAccessToken({ sub: `sub-${username}`, preferred_username: username, groups, realm_access: { roles: realmRoles } }),
+    ...(await apiClient(url, oidc)),
     async close() {
       await broker.close();
       await oidc.stop();

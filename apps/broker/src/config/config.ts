@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import type { RuntimeOptions } from "@halyard/engine";
 import { z } from "zod";
 
 /**
@@ -162,14 +163,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HalyardConfig 
   return parsed.data;
 }
 
-/**
- * Settings a configuration reload (SIGHUP, `POST /api/v1/admin/config/reload`)
- * applies to the running process. Everything else (ports, host, data
- * directory, store, database, secrets, OIDC, ...) is fixed at boot: a change
- * there is reported as needing a restart and not applied.
- */
-export const RELOADABLE_SETTINGS = [
-  "logLevel",
+/** Engine options a reload may change, by their (identical) configuration names. */
+export const ENGINE_SETTINGS = [
   "maxPacketSize",
   "maxQueuedMessages",
   "maxQueuedBytes",
@@ -181,10 +176,21 @@ export const RELOADABLE_SETTINGS = [
   "maxSessionExpiryInterval",
   "topicAliasMaximum",
   "maxRetainedMessages",
-  "anonymous",
-  "usernameSeparator",
-  "sniDomain",
-  "maxAuthFailuresPerMinute",
+] as const satisfies readonly (keyof RuntimeOptions & keyof HalyardConfig)[];
+
+/** Tenancy (authentication) options a reload may change. */
+export const TENANCY_SETTINGS = ["anonymous", "usernameSeparator", "sniDomain", "maxAuthFailuresPerMinute"] as const satisfies readonly (keyof HalyardConfig)[];
+
+/**
+ * Settings a configuration reload (SIGHUP, `POST /api/v1/admin/config/reload`)
+ * applies to the running process. Everything else (ports, host, data
+ * directory, store, database, secrets, OIDC, ...) is fixed at boot: a change
+ * there is reported as needing a restart and not applied.
+ */
+export const RELOADABLE_SETTINGS = [
+  "logLevel",
+  ...ENGINE_SETTINGS,
+  ...TENANCY_SETTINGS,
   "sysInterval",
   "tlsCertFile",
   "tlsKeyFile",

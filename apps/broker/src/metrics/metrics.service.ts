@@ -110,19 +110,23 @@ export class MetricsService {
     gauge("halyard_queued_messages", "Messages queued in sessions (client offline or in-flight window full).", () => snap().queued);
     gauge("halyard_queued_bytes", "Payload bytes queued in sessions.", () => snap().queuedBytes);
 
-    const perTenant = (name: string, help: string, kind: "gauge" | "counter", read: (c: TenantCounters) => number) => {
-      const Metric = kind === "gauge" ? Gauge : Counter;
-      new Metric({
-        name,
-        help,
-        labelNames: ["tenant"],
-        registers: [r],
-        collect() {
-          this.reset();
-          for (const [tenant, c] of tenants()) (this as Gauge).inc({ tenant }, read(c));
-        },
-      });
-    };
+    /** Metrics labelled by tenant, each tenant's value read at scrape time from what `rows` lists (counters, or the session snapshot). */
+    const perTenantOf =
+      <T>(rows: () => Iterable<[string, T]>) =>
+      (name: string, help: string, kind: "gauge" | "counter", read: (x: T) => number) => {
+        const Metric = kind === "gauge" ? Gauge : Counter;
+        new Metric({
+          name,
+          help,
+          labelNames: ["tenant"],
+          registers: [r],
+          collect() {
+            this.reset();
+            for (const [tenant, x] of rows()) (this as Gauge).inc({ tenant }, read(x));
+          },
+        });
+      };
+    const perTenant = perTenantOf<TenantCounters>(tenants);
     perTenant("halyard_tenant_connections", "Connected devices per tenant.", "gauge", (c) => c.connections);
     perTenant("halyard_tenant_messages_received_total", "Messages published by a tenant's devices.", "counter", (c) => c.messagesIn);
     perTenant("halyard_tenant_messages_sent_total", "Messages delivered to a tenant's devices.", "counter", (c) => c.messagesOut);
@@ -144,17 +148,8 @@ export class MetricsService {
     perTenantByReason("halyard_tenant_messages_dropped_total", "Messages dropped per tenant, by reason (quota, queue full, expired, ...).", (c) => c.drops);
     perTenantByReason("halyard_tenant_denials_total", "Refusals per tenant, by what was refused (publish, subscribe, deliver, quota-...).", (c) => c.denials);
 
-    const perTenantGauge = (name: string, help: string, read: (g: TenantGauges) => number) =>
-      new Gauge({
-        name,
-        help,
-        labelNames: ["tenant"],
-        registers: [r],
-        collect() {
-          this.reset();
-          for (const [tenant, g] of snap().tenants) this.set({ tenant }, read(g));
-        },
-      });
+    const fromSnapshot = perTenantOf<TenantGauges>(() => snap().tenants);
+    const perTenantGauge = (name: string, help: string, read: (g: TenantGauges) => number) => fromSnapshot(name, help, "gauge", read);
     perTenantGauge("halyard_tenant_sessions", "Sessions per tenant (connected and offline persistent).", (g) => g.sessions);
     perTenantGauge("halyard_tenant_subscriptions", "Subscriptions held by a tenant's sessions.", (g) => g.subscriptions);
     perTenantGauge("halyard_tenant_inflight_messages", "QoS 1/2 deliveries to a tenant's devices awaiting acknowledgement.", (g) => g.inflight);

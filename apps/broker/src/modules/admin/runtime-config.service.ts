@@ -5,7 +5,7 @@ import { checkRuntimeOptions, type RuntimeOptions } from "@halyard/engine";
 import type { Logger } from "pino";
 import type { z } from "zod";
 import { problems } from "../../common/problem.ts";
-import { CONFIG, ConfigError, compareConfig, loadConfig, RELOADABLE_SETTINGS, type ConfigChanges, type HalyardConfig } from "../../config/config.ts";
+import { CONFIG, ConfigError, compareConfig, ENGINE_SETTINGS, loadConfig, RELOADABLE_SETTINGS, TENANCY_SETTINGS, type ConfigChanges, type HalyardConfig } from "../../config/config.ts";
 import { LOGGER, type LogLevel } from "../../logger/logger.ts";
 import { MqttService } from "../../mqtt/mqtt.service.ts";
 import { AuditService } from "../audit/audit.service.ts";
@@ -15,23 +15,6 @@ import { TenantAccess } from "../tenants/tenant-access.service.ts";
 
 type ReloadResult = z.infer<typeof admin.configReloadResult>;
 type SettingValue = string | number | boolean | null;
-
-/** Engine options a reload may change, by their (identical) configuration names. */
-const ENGINE_SETTINGS = [
-  "maxPacketSize",
-  "maxQueuedMessages",
-  "maxQueuedBytes",
-  "queueOverflow",
-  "queueQos0Offline",
-  "receiveMaximum",
-  "maxInflightOut",
-  "maxKeepAlive",
-  "maxSessionExpiryInterval",
-  "topicAliasMaximum",
-  "maxRetainedMessages",
-] as const satisfies readonly (keyof RuntimeOptions & keyof HalyardConfig)[];
-
-const TENANCY_SETTINGS = ["anonymous", "usernameSeparator", "sniDomain", "maxAuthFailuresPerMinute"] as const;
 
 /** Who asked for a change: a platform administrator through the API, or a signal to the process. */
 type Origin = { principal: Principal; requestId: string | undefined } | { signal: NodeJS.Signals };

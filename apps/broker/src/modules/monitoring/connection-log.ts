@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import { LOGGER } from "../../logger/logger.ts";
 import type { ConnectionEventInput } from "../../mqtt/tenancy/connection-events.ts";
 import { DatabaseService } from "../database/database.service.ts";
+import { BatchWriter } from "./batch-writer.ts";
 import { MonitoringRepository, type EventRow } from "./monitoring.repository.ts";
 import { mqttOf } from "./mqtt-ref.ts";
 
@@ -40,21 +41,29 @@ export class ConnectionLog implements OnModuleInit, OnModuleDestroy {
   /** Retention; fields so tests can shorten them. */
   retentionMs = 7 * 24 * 3600 * 1000;
   maxPerTenant = 100_000;
-  private buffer: EventRow[] = [];
   private readonly written = new Set<string>();
   private readonly kicks = new WeakMap<ClientInfo, string>();
   private flushTimer: NodeJS.Timeout | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
-  private flushing: Promise<boolean> | undefined;
-  private failing = false;
-  private dropped = 0;
+  private readonly batch: BatchWriter<EventRow>;
 
   constructor(
     @Inject(ModuleRef) private readonly moduleRef: ModuleRef,
     @Inject(DatabaseService) private readonly database: DatabaseService,
     @Inject(MonitoringRepository) private readonly repo: MonitoringRepository,
     @Inject(LOGGER) private readonly logger: Logger,
-  ) {}
+  ) {
+    this.batch = new BatchWriter<EventRow>(MAX_BUFFER, (rows) => this.database.transaction((tx) => this.repo.addEvents(tx, rows)), {
+      failed: (err, { queued, first }) => {
+        // Once per outage, not once per second.
+        if (first) this.logger.warn({ err, buffered: queued }, "monitoring: writing connection events failed; retrying every second");
+      },
+      written: (rows, { recovered, dropped }) => {
+        if (recovered || dropped > 0) this.logger.info({ written: rows.length, dropped }, "monitoring: connection events written again");
+        for (const r of rows) this.written.add(r.slug);
+      },
+    });
+  }
 
   onModuleInit(): void {
     mqttOf(this.moduleRef).tenancy.onConnectionEvent = (e) => this.record(e);
@@ -67,9 +76,7 @@ export class ConnectionLog implements OnModuleInit, OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     clearInterval(this.flushTimer);
     clearInterval(this.pruneTimer);
-    let timeout: NodeJS.Timeout | undefined;
-    await Promise.race([this.flush(), new Promise((r) => (timeout = setTimeout(r, SHUTDOWN_FLUSH_MS)))]);
-    clearTimeout(timeout);
+    await this.batch.flushWithin(SHUTDOWN_FLUSH_MS);
   }
 
   /** The API is about to disconnect this client: its disconnect is logged as `kicked` with this reason. */
@@ -89,14 +96,11 @@ export class ConnectionLog implements OnModuleInit, OnModuleDestroy {
         type = "kicked";
         reason = kicked ?? reasonText(e.reasonCode);
       } else {
-        reason = e.reasonCode === 0 ? "closed by the client or the network" : reasonText(e.reasonCode);
+        // The broker's own reason when it gave one (e.g. "credential expired"), else the code's meaning.
+        reason = e.reasonString ?? (e.reasonCode === 0 ? "closed by the client or the network" : reasonText(e.reasonCode));
       }
     }
-    if (this.buffer.length >= MAX_BUFFER) {
-      this.buffer.shift();
-      this.dropped++;
-    }
-    this.buffer.push({
+    this.batch.push({
       slug: e.slug,
       at: e.at,
       type,
@@ -109,33 +113,7 @@ export class ConnectionLog implements OnModuleInit, OnModuleDestroy {
 
   /** Writes buffered events in one transaction; false if the database refused (they are kept). */
   flush(): Promise<boolean> {
-    this.flushing ??= this.write().finally(() => (this.flushing = undefined));
-    return this.flushing;
-  }
-
-  private async write(): Promise<boolean> {
-    const rows = this.buffer;
-    if (rows.length === 0) return true;
-    this.buffer = [];
-    try {
-      await this.database.transaction((tx) => this.repo.addEvents(tx, rows));
-    } catch (err) {
-      this.buffer = rows.concat(this.buffer);
-      if (this.buffer.length > MAX_BUFFER) {
-        const excess = this.buffer.length - MAX_BUFFER;
-        this.buffer.splice(0, excess);
-        this.dropped += excess;
-      }
-      // Once per outage, not once per second.
-      if (!this.failing) this.logger.warn({ err, buffered: this.buffer.length }, "monitoring: writing connection events failed; retrying every second");
-      this.failing = true;
-      return false;
-    }
-    if (this.failing || this.dropped > 0) this.logger.info({ written: rows.length, dropped: this.dropped }, "monitoring: connection events written again");
-    this.failing = false;
-    this.dropped = 0;
-    for (const r of rows) this.written.add(r.slug);
-    return true;
+    return this.batch.flush();
   }
 
   /** Deletes events past retention, and beyond the per-tenant cap for the given tenants (default: those written to since the last prune). */

@@ -5,6 +5,7 @@ import { LOGGER } from "../../logger/logger.ts";
 import type { TenantCounters } from "../../mqtt/tenancy/tenant-stats.ts";
 import type { MqttService } from "../../mqtt/mqtt.service.ts";
 import { DatabaseService } from "../database/database.service.ts";
+import { BatchWriter } from "./batch-writer.ts";
 import { MonitoringRepository, type MinuteRow } from "./monitoring.repository.ts";
 import { mqttOf } from "./mqtt-ref.ts";
 
@@ -91,9 +92,7 @@ export class StatsRecorder implements OnModuleInit, OnModuleDestroy {
   /** Each tenant's totals when the current minute started. */
   private readonly bases = new Map<string, MinuteBase>();
   /** Closed minutes not yet written. */
-  private pending: MinuteRow[] = [];
-  private flushing: Promise<boolean> | undefined;
-  private failing = false;
+  private readonly pending: BatchWriter<MinuteRow>;
   private droppedRows = 0;
 
   constructor(
@@ -101,7 +100,21 @@ export class StatsRecorder implements OnModuleInit, OnModuleDestroy {
     @Inject(DatabaseService) private readonly database: DatabaseService,
     @Inject(MonitoringRepository) private readonly repo: MonitoringRepository,
     @Inject(LOGGER) private readonly logger: Logger,
-  ) {}
+  ) {
+    this.pending = new BatchWriter<MinuteRow>(MAX_PENDING_ROWS, (rows) => this.database.transaction((tx) => this.repo.addMinutes(tx, rows)), {
+      failed: (err, { queued, dropped }) => {
+        // Retried at the next minute.
+        this.logger.warn({ err, pendingRows: queued }, "monitoring: writing minute rows failed; retrying next minute");
+        this.logDropped(dropped);
+      },
+      written: async (rows, { recovered }) => {
+        if (recovered) this.logger.info({ rows: rows.length }, "monitoring: minute rows written again");
+        await this.repo
+          .deleteMinutesBefore(this.database.db, new Date(Date.now() - SERIES_RETENTION_MS))
+          .catch((err: unknown) => this.logger.warn({ err }, "monitoring: deleting old minute rows failed"));
+      },
+    });
+  }
 
   onModuleInit(): void {
     this.mqtt = mqttOf(this.moduleRef);
@@ -115,9 +128,7 @@ export class StatsRecorder implements OnModuleInit, OnModuleDestroy {
     this.timer = undefined;
     // The minute in progress is written too; a restart within the same minute adds to it.
     this.closeMinute(Date.now());
-    let timeout: NodeJS.Timeout | undefined;
-    await Promise.race([this.flush(), new Promise((r) => (timeout = setTimeout(r, SHUTDOWN_FLUSH_MS)))]);
-    clearTimeout(timeout);
+    await this.pending.flushWithin(SHUTDOWN_FLUSH_MS);
   }
 
   private tick(now: number): void {
@@ -157,7 +168,7 @@ export class StatsRecorder implements OnModuleInit, OnModuleDestroy {
 
   /** Closed minutes of the tenant not written yet (the database was unavailable). */
   pendingFor(slug: string): MinuteRow[] {
-    return this.pending.filter((r) => r.slug === slug);
+    return this.pending.queued.filter((r) => r.slug === slug);
   }
 
   private rowOf(slug: string, c: TenantCounters): MinuteRow {
@@ -210,45 +221,25 @@ export class StatsRecorder implements OnModuleInit, OnModuleDestroy {
    * this one, so no minute is written twice by this process.
    */
   closeMinute(now = Date.now()): void {
+    let dropped = 0;
     for (const [slug, c] of this.mqtt.tenancy.stats.entries()) {
       const row = this.rowOf(slug, c);
-      if (row.connections > 0 || row.messagesIn || row.messagesOut || row.bytesIn || row.bytesOut || row.drops || row.denials) this.pending.push(row);
+      if (row.connections > 0 || row.messagesIn || row.messagesOut || row.bytesIn || row.bytesOut || row.drops || row.denials) dropped += this.pending.push(row);
       this.bases.set(slug, { ...trafficOf(c), drops: sum(c.drops), denials: sum(c.denials) });
       c.rollTopics();
     }
-    if (this.pending.length > MAX_PENDING_ROWS) {
-      const excess = this.pending.length - MAX_PENDING_ROWS;
-      this.pending.splice(0, excess);
-      this.droppedRows += excess;
-      this.logger.warn({ dropped: excess, droppedTotal: this.droppedRows }, "monitoring: database unavailable too long, oldest minute rows dropped");
-    }
+    this.logDropped(dropped);
     this.bucketStart = Math.max(floorMinute(now), this.bucketStart + MINUTE_MS);
   }
 
   /** Writes the closed minutes in one transaction and deletes rows past retention; false if the database refused. */
   flush(): Promise<boolean> {
-    this.flushing ??= this.write().finally(() => (this.flushing = undefined));
-    return this.flushing;
+    return this.pending.flush();
   }
 
-  private async write(): Promise<boolean> {
-    const rows = this.pending;
-    if (rows.length === 0) return true;
-    this.pending = [];
-    try {
-      await this.database.transaction((tx) => this.repo.addMinutes(tx, rows));
-    } catch (err) {
-      // Back in front of anything closed meanwhile, in order; retried at the next minute.
-      this.pending = rows.concat(this.pending);
-      this.failing = true;
-      this.logger.warn({ err, pendingRows: this.pending.length }, "monitoring: writing minute rows failed; retrying next minute");
-      return false;
-    }
-    if (this.failing) this.logger.info({ rows: rows.length }, "monitoring: minute rows written again");
-    this.failing = false;
-    await this.repo
-      .deleteMinutesBefore(this.database.db, new Date(Date.now() - SERIES_RETENTION_MS))
-      .catch((err: unknown) => this.logger.warn({ err }, "monitoring: deleting old minute rows failed"));
-    return true;
+  private logDropped(excess: number): void {
+    if (excess === 0) return;
+    this.droppedRows += excess;
+    this.logger.warn({ dropped: excess, droppedTotal: this.droppedRows }, "monitoring: database unavailable too long, oldest minute rows dropped");
   }
 }

@@ -1,5 +1,5 @@
 import type { ReactNode } from "react";
-import { fmtNumber } from "@/lib/format.ts";
+import { fmtBytes, fmtNumber, fmtRate } from "@/lib/format.ts";
 import type { StreamState } from "./use-event-stream.ts";
 
 /**
@@ -52,5 +52,48 @@ export function LiveBadge({ state }: { state: StreamState }) {
       <span className="dot" aria-hidden="true" />
       {text}
     </span>
+  );
+}
+
+export const bytesRate = (n: number) => `${fmtBytes(n)}/s`;
+
+/** A figure formatted, or a dash until the first event has come. */
+export const show = (n: number | undefined, format: (n: number) => string) => (n === undefined ? "—" : format(n));
+
+/** The heading of a live dashboard, with its stream's Live badge. */
+export function LiveHeader({ title, description, state }: { title: string; description: ReactNode; state: StreamState }) {
+  return (
+    <div className="page-head">
+      <div>
+        <h1>{title}</h1>
+        <p>{description}</p>
+      </div>
+      <div className="row">
+        <LiveBadge state={state} />
+      </div>
+    </div>
+  );
+}
+
+interface Traffic {
+  messagesIn: number;
+  messagesOut: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+/** The traffic cards both dashboards show: message and byte rates with totals since the broker started, and drops by reason. */
+export function TrafficCards({ stats }: { stats: { rates: Traffic; totals: Traffic; drops: Record<string, number> } | null }) {
+  const drops = stats ? total(stats.drops) : undefined;
+  return (
+    <>
+      <StatCard label="Messages in/s" value={show(stats?.rates.messagesIn, fmtRate)} raw={stats?.rates.messagesIn} sub={stats ? `${fmtNumber(stats.totals.messagesIn)} since broker start` : undefined} />
+      <StatCard label="Messages out/s" value={show(stats?.rates.messagesOut, fmtRate)} raw={stats?.rates.messagesOut} sub={stats ? `${fmtNumber(stats.totals.messagesOut)} since broker start` : undefined} />
+      <StatCard label="Bytes in/s" value={show(stats?.rates.bytesIn, bytesRate)} raw={stats?.rates.bytesIn} sub={stats ? `${fmtBytes(stats.totals.bytesIn)} since broker start` : undefined} />
+      <StatCard label="Bytes out/s" value={show(stats?.rates.bytesOut, bytesRate)} raw={stats?.rates.bytesOut} sub={stats ? `${fmtBytes(stats.totals.bytesOut)} since broker start` : undefined} />
+      <StatCard label="Drops" value={show(drops, fmtNumber)} raw={drops}>
+        <Breakdown counts={stats?.drops} label="Drops by reason" />
+      </StatCard>
+    </>
   );
 }

@@ -3,9 +3,10 @@ import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from "
 import { fmtBytes, fmtNumber, fmtRate } from "@/lib/format.ts";
 import type { StatsPoint, TenantStats } from "@/lib/types.ts";
 import { chartRows, foldSnapshot, hasTraffic, type Range } from "./series.ts";
-import { Breakdown, LiveBadge, StatCard, total } from "./stat-card.tsx";
+import { Breakdown, bytesRate, LiveHeader, show, StatCard, total, TrafficCards } from "./stat-card.tsx";
 import { TrafficChart } from "./traffic-chart.tsx";
 import { useEventStream } from "./use-event-stream.ts";
+import { DataTable } from "@/components/table.tsx";
 
 /**
  * The live part of the tenant dashboard. Server-rendered with the snapshot
@@ -33,8 +34,6 @@ function useMounted(): boolean {
     () => false,
   );
 }
-
-const bytesRate = (n: number) => `${fmtBytes(n)}/s`;
 
 export function TenantLive({ tenant, name, initialStats, initialSeries }: { tenant: string; name: string; initialStats: TenantStats | null; initialSeries: StatsPoint[] | null }) {
   const base = `/api/live/tenants/${encodeURIComponent(tenant)}`;
@@ -103,32 +102,16 @@ export function TenantLive({ tenant, name, initialStats, initialSeries }: { tena
     !hasTraffic(series["24h"]);
 
   const v = <T,>(f: (s: TenantStats) => T): T | undefined => (stats ? f(stats) : undefined);
-  const show = (n: number | undefined, format: (n: number) => string) => (n === undefined ? "—" : format(n));
-  const drops = v((s) => total(s.drops));
   const denials = v((s) => total(s.denials));
 
   return (
     <>
-      <div className="page-head">
-        <div>
-          <h1>{name}</h1>
-          <p>Live dashboard: traffic of this tenant&apos;s devices, updated every second.</p>
-        </div>
-        <div className="row">
-          <LiveBadge state={state} />
-        </div>
-      </div>
+      <LiveHeader title={name} description="Live dashboard: traffic of this tenant's devices, updated every second." state={state} />
 
       <div className="stack">
         <div className="stat-grid">
           <StatCard label="Connections" value={show(stats?.connections, fmtNumber)} raw={stats?.connections} sub={stats ? `${fmtNumber(stats.subscriptions)} subscriptions` : undefined} />
-          <StatCard label="Messages in/s" value={show(stats?.rates.messagesIn, fmtRate)} raw={stats?.rates.messagesIn} sub={stats ? `${fmtNumber(stats.totals.messagesIn)} since broker start` : undefined} />
-          <StatCard label="Messages out/s" value={show(stats?.rates.messagesOut, fmtRate)} raw={stats?.rates.messagesOut} sub={stats ? `${fmtNumber(stats.totals.messagesOut)} since broker start` : undefined} />
-          <StatCard label="Bytes in/s" value={show(stats?.rates.bytesIn, bytesRate)} raw={stats?.rates.bytesIn} sub={stats ? `${fmtBytes(stats.totals.bytesIn)} since broker start` : undefined} />
-          <StatCard label="Bytes out/s" value={show(stats?.rates.bytesOut, bytesRate)} raw={stats?.rates.bytesOut} sub={stats ? `${fmtBytes(stats.totals.bytesOut)} since broker start` : undefined} />
-          <StatCard label="Drops" value={show(drops, fmtNumber)} raw={drops}>
-            <Breakdown counts={stats?.drops} label="Drops by reason" />
-          </StatCard>
+          <TrafficCards stats={stats} />
           <StatCard label="Denials" value={show(denials, fmtNumber)} raw={denials}>
             <Breakdown counts={stats?.denials} label="Denials by reason" />
           </StatCard>
@@ -202,31 +185,28 @@ export function TenantLive({ tenant, name, initialStats, initialSeries }: { tena
             <section aria-labelledby="top-topics-title">
               <h2 id="top-topics-title">Top topics</h2>
               {stats && stats.topTopics.length > 0 ? (
-                <div className="table-wrap">
-                  <table>
-                    <caption className="sr-only">Topics with the most messages published in the last minute</caption>
-                    <thead>
-                      <tr>
-                        <th scope="col">Topic</th>
-                        <th scope="col" className="num">
-                          Messages (last minute)
-                        </th>
-                        <th scope="col" className="num hide-narrow">
-                          Bytes
-                        </th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {stats.topTopics.map((t) => (
-                        <tr key={t.topic}>
-                          <td className="mono topic">{t.topic}</td>
-                          <td className="num">{fmtNumber(t.messages)}</td>
-                          <td className="num hide-narrow">{fmtBytes(t.bytes)}</td>
-                        </tr>
-                      ))}
-                    </tbody>
-                  </table>
-                </div>
+                <DataTable
+                  caption="Topics with the most messages published in the last minute"
+                  head={
+                    <>
+                      <th scope="col">Topic</th>
+                      <th scope="col" className="num">
+                        Messages (last minute)
+                      </th>
+                      <th scope="col" className="num hide-narrow">
+                        Bytes
+                      </th>
+                    </>
+                  }
+                >
+                  {stats.topTopics.map((t) => (
+                    <tr key={t.topic}>
+                      <td className="mono topic">{t.topic}</td>
+                      <td className="num">{fmtNumber(t.messages)}</td>
+                      <td className="num hide-narrow">{fmtBytes(t.bytes)}</td>
+                    </tr>
+                  ))}
+                </DataTable>
               ) : (
                 <div className="card empty small" role="status">
                   No messages were published in the last minute.

@@ -6,8 +6,8 @@
  * (The folder starts with `_` so the router does not treat it as a route.)
  */
 import { useRouter } from "next/navigation";
-import { useEffect, useId, useState, type ReactNode } from "react";
-import { CopyButton, type ActionStateView } from "@/components/forms.tsx";
+import { useEffect, useId, useState, type ReactNode, type Ref } from "react";
+import { ActionMessage, CopyButton, type ActionStateView } from "@/components/forms.tsx";
 
 /**
  * Re-renders the page's server components every `seconds` while the tab is
@@ -59,6 +59,52 @@ export function FieldErrors({ state, name, id }: { state: ActionStateView; name:
       ))}
     </div>
   );
+}
+
+/**
+ * A labelled field: the label bound to `id`, the control (children), a hint
+ * with id `<id>-hint` for the control's aria-describedby, and the action's
+ * errors for `name` and everything under it.
+ */
+export function Field({ id, label, hint, state, name, className = "field", children }: { id: string; label: ReactNode; hint?: ReactNode; state?: ActionStateView; name?: string; className?: string; children: ReactNode }) {
+  return (
+    <div className={className}>
+      <label htmlFor={id}>{label}</label>
+      {children}
+      {hint ? (
+        <div className="hint" id={`${id}-hint`}>
+          {hint}
+        </div>
+      ) : null}
+      {state && name ? <FieldErrors state={state} name={name} /> : null}
+    </div>
+  );
+}
+
+/**
+ * A titled form inside a section ("Create a group"): named by its heading,
+ * with the action's message announced above the fields. `failuresOnly` for
+ * forms whose success shows something better (a secret shown once).
+ */
+export function Subform({ id, title, action, formRef, state, failuresOnly, children }: { id: string; title: string; action: (form: FormData) => void; formRef?: Ref<HTMLFormElement>; state: ActionStateView; failuresOnly?: boolean; children: ReactNode }) {
+  return (
+    <form className="subform" action={action} ref={formRef} aria-labelledby={id}>
+      <h3 id={id}>{title}</h3>
+      <div aria-live="polite">{failuresOnly && state.ok ? null : <ActionMessage state={state} />}</div>
+      {children}
+    </form>
+  );
+}
+
+/**
+ * What a successful action returned once (a new API key, a private key), until
+ * the user dismisses it; a later success shows again. Returns the data and
+ * the dismiss callback.
+ */
+export function useShownOnce<T>(state: ActionStateView & { data?: T }): [T | undefined, () => void] {
+  const [dismissedAt, setDismissedAt] = useState<number | undefined>(undefined);
+  const data = state.ok && state.at !== dismissedAt ? state.data : undefined;
+  return [data ?? undefined, () => setDismissedAt(state.at)];
 }
 
 /** Field errors the form has no field for (a body-level problem, say), so nothing the API said is lost. */
@@ -128,6 +174,19 @@ export function OnceSecret({ label, value, children, copyLabel }: { label: strin
         <CopyButton value={value} label={copyLabel ?? `Copy ${label.toLowerCase()}`} />
       </div>
     </div>
+  );
+}
+
+/** The card that holds what an action returned once (a password, a private key) until the user says it is saved. */
+export function OnceCard({ id, title, done, onDone, children }: { id: string; title: string; done: string; onDone: () => void; children: ReactNode }) {
+  return (
+    <section className="card highlight" aria-labelledby={id}>
+      <h3 id={id}>{title}</h3>
+      {children}
+      <button type="button" onClick={onDone}>
+        {done}
+      </button>
+    </section>
   );
 }
 

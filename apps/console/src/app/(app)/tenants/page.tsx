@@ -7,6 +7,7 @@ import { fmtDate } from "@/lib/format.ts";
 import type { Tenant } from "@/lib/types.ts";
 import { setTenantStatus } from "./actions.ts";
 import { CreateTenantForm, QuotaForm } from "./tenant-forms.tsx";
+import { DataTable } from "@/components/table.tsx";
 
 export const metadata: Metadata = { title: "Tenants" };
 
@@ -35,48 +36,45 @@ export default async function TenantsPage({ searchParams }: { searchParams: Prom
         {data.items.length === 0 ? (
           <Empty title={q.q ? "No tenant matches" : "No tenants yet"}>{q.q ? "Try another search." : "Create the first tenant below."}</Empty>
         ) : (
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th>Tenant</th>
-                  <th>Status</th>
-                  <th className="hide-narrow">Created</th>
-                  <th>Quotas</th>
-                  <th><span className="sr-only">Actions</span></th>
-                </tr>
-              </thead>
-              <tbody>
-                {data.items.map((t) => (
-                  <tr key={t.id}>
-                    <td>
-                      <Link href={`/t/${t.slug}`}><strong>{t.name}</strong></Link>
-                      <div className="muted small mono">{t.slug}</div>
-                    </td>
-                    <td>{t.status === "active" ? <Badge tone="ok">Active</Badge> : <Badge tone="bad">Suspended</Badge>}</td>
-                    <td className="hide-narrow small">{fmtDate(t.createdAt)}</td>
-                    <td>
-                      <details>
-                        <summary className="small">
-                          {Object.values(t.quotas).filter((v) => v !== null && v !== undefined).length} set
-                        </summary>
-                        <QuotaForm tenant={t} />
-                      </details>
-                    </td>
-                    <td>
-                      <form action={setTenantStatus}>
-                        <input type="hidden" name="tenant" value={t.slug} />
-                        <input type="hidden" name="status" value={t.status === "active" ? "suspended" : "active"} />
-                        <button type="submit" className={t.status === "active" ? "danger small" : "small"}>
-                          {t.status === "active" ? "Suspend" : "Resume"}
-                        </button>
-                      </form>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable
+            head={
+              <>
+                <th>Tenant</th>
+                <th>Status</th>
+                <th className="hide-narrow">Created</th>
+                <th>Quotas</th>
+                <th><span className="sr-only">Actions</span></th>
+              </>
+            }
+          >
+            {data.items.map((t) => (
+              <tr key={t.id}>
+                <td>
+                  <Link href={`/t/${t.slug}`}><strong>{t.name}</strong></Link>
+                  <div className="muted small mono">{t.slug}</div>
+                </td>
+                <td>{t.status === "active" ? <Badge tone="ok">Active</Badge> : <Badge tone="bad">Suspended</Badge>}</td>
+                <td className="hide-narrow small">{fmtDate(t.createdAt)}</td>
+                <td>
+                  <details>
+                    <summary className="small">
+                      {Object.values(t.quotas).filter((v) => v !== null && v !== undefined).length} set
+                    </summary>
+                    <QuotaForm tenant={t} />
+                  </details>
+                </td>
+                <td>
+                  <form action={setTenantStatus}>
+                    <input type="hidden" name="tenant" value={t.slug} />
+                    <input type="hidden" name="status" value={t.status === "active" ? "suspended" : "active"} />
+                    <button type="submit" className={t.status === "active" ? "danger small" : "small"}>
+                      {t.status === "active" ? "Suspend" : "Resume"}
+                    </button>
+                  </form>
+                </td>
+              </tr>
+            ))}
+          </DataTable>
         )}
         <Pager page={data.page} pageSize={data.pageSize} total={data.total} href={(p) => withQuery("/tenants", { q: q.q }, { page: p })} />
         <CreateTenantForm />

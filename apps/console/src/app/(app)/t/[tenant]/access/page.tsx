@@ -4,6 +4,7 @@ import { api, ApiError, type Page } from "@/lib/api.ts";
 import { tenantApi } from "@/lib/tenant.ts";
 import type { Device } from "@/lib/types.ts";
 import { AccessForm, type DeviceOption } from "./access-form.tsx";
+import type { TenantPageProps } from "@/lib/page-props.ts";
 
 export const metadata: Metadata = { title: "Access checker" };
 
@@ -14,13 +15,7 @@ const CHOICES = 50;
  * server-side (`?dq=`), so the picker works for tenants of any size;
  * `?device=<id>` preselects a device (links from device pages).
  */
-export default async function AccessPage({
-  params,
-  searchParams,
-}: {
-  params: Promise<{ tenant: string }>;
-  searchParams: Promise<Record<string, string | undefined>>;
-}) {
+export default async function AccessPage({ params, searchParams }: TenantPageProps) {
   const { tenant } = await params;
   const q = await searchParams;
   let devices: Page<Device>;

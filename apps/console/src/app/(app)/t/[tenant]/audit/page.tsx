@@ -7,6 +7,9 @@ import { allowed, tenantApi } from "@/lib/tenant.ts";
 import type { AuditEvent } from "@/lib/types.ts";
 import { ExpandableRow } from "../clients/expandable-row.tsx";
 import { diff, show } from "./diff.ts";
+import { DataTable } from "@/components/table.tsx";
+import { FilterBar, SelectFilter, TextFilter } from "@/components/filters.tsx";
+import type { TenantPageProps } from "@/lib/page-props.ts";
 
 export const metadata: Metadata = { title: "Audit log" };
 
@@ -37,13 +40,7 @@ function sinceIso(v: string | undefined): string | undefined | null {
 }
 
 /** Who changed what in the tenant, newest first; tenant admins only (as in the API). */
-export default async function AuditPage({
-  params,
-  searchParams,
-}: {
-  params: Promise<{ tenant: string }>;
-  searchParams: Promise<Record<string, string | undefined>>;
-}) {
+export default async function AuditPage({ params, searchParams }: TenantPageProps) {
   const { tenant } = await params;
   const q = await searchParams;
   const header = <PageHeader title="Audit log" description="Every change made in this tenant, by whom and when, with what changed. Secrets are never recorded." />;
@@ -80,62 +77,21 @@ export default async function AuditPage({
     <>
       {header}
       <div className="stack">
-        <form className="inline-form" role="search" aria-label="Filter the audit log">
-          <div className="field">
-            <label htmlFor="audit-resource">Resource</label>
-            <select id="audit-resource" name="resource" defaultValue={q.resource ?? ""}>
-              <option value="">All resources</option>
-              {resources.map(([value, label]) => (
-                <option key={value} value={value}>
-                  {label}
-                </option>
-              ))}
-            </select>
-          </div>
-          <div className="field grow">
-            <label htmlFor="audit-actor">Actor</label>
-            <input
-              id="audit-actor"
-              name="actor"
-              className="mono"
-              defaultValue={q.actor ?? ""}
-              placeholder="user:… or apikey:…"
-              aria-invalid={actorError ? true : undefined}
-              aria-describedby={actorError ? "audit-actor-error" : "audit-actor-hint"}
-            />
-            {actorError ? (
-              <div className="error" id="audit-actor-error">
-                {actorError}
-              </div>
-            ) : (
-              <div className="hint" id="audit-actor-hint">
-                Exact match; select an actor in the list to filter by it.
-              </div>
-            )}
-          </div>
-          <div className="field">
-            <label htmlFor="audit-since">Since (UTC)</label>
-            <input
-              id="audit-since"
-              name="since"
-              type="datetime-local"
-              defaultValue={q.since ?? ""}
-              aria-invalid={sinceError ? true : undefined}
-              aria-describedby={sinceError ? "audit-since-error" : undefined}
-            />
-            {sinceError ? (
-              <div className="error" id="audit-since-error">
-                {sinceError}
-              </div>
-            ) : null}
-          </div>
-          <button type="submit">Filter</button>
-          {filtered ? (
-            <Link className="button" href={base}>
-              Clear filters
-            </Link>
-          ) : null}
-        </form>
+        <FilterBar label="Filter the audit log" clearHref={filtered && base}>
+          <SelectFilter id="audit-resource" name="resource" label="Resource" value={q.resource} any="All resources" options={resources} />
+          <TextFilter
+            grow
+            id="audit-actor"
+            label="Actor"
+            name="actor"
+            className="mono"
+            defaultValue={q.actor ?? ""}
+            placeholder="user:… or apikey:…"
+            error={actorError}
+            hint="Exact match; select an actor in the list to filter by it."
+          />
+          <TextFilter id="audit-since" label="Since (UTC)" name="since" type="datetime-local" defaultValue={q.since ?? ""} error={sinceError} />
+        </FilterBar>
 
         {error && !sinceError && !actorError ? <ErrorPanel error={error} /> : null}
         {!data ? null : data.items.length === 0 ? (
@@ -143,51 +99,48 @@ export default async function AuditPage({
             {filtered ? "Try other filters, or clear them." : "Changes to devices, credentials, roles and settings are recorded here."}
           </Empty>
         ) : (
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th>Time</th>
-                  <th>Actor</th>
-                  <th>Action</th>
-                  <th className="hide-narrow">Resource</th>
-                  <th>
-                    <span className="sr-only">Details</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {data.items.map((e) => (
-                  <ExpandableRow
-                    key={e.id}
-                    colSpan={5}
-                    label="Changes"
-                    cells={
-                      <>
-                        <td className="small nowrap">
-                          <time dateTime={e.at}>{fmtDate(e.at)}</time>
-                        </td>
-                        <td className="small mono">
-                          <Link href={withQuery(base, current, { actor: e.actor, page: undefined })} title={`Only changes by ${e.actor}`}>
-                            {e.actor}
-                          </Link>
-                        </td>
-                        <td>
-                          <Badge tone={e.action.endsWith(".delete") || e.action.endsWith(".revoke") ? "bad" : e.action.endsWith(".create") ? "ok" : "info"}>
-                            {e.action}
-                          </Badge>
-                        </td>
-                        <td className="hide-narrow small">
-                          <ResourceLink tenant={tenant} e={e} />
-                        </td>
-                      </>
-                    }
-                    detail={<AuditDetail e={e} />}
-                  />
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable
+            head={
+              <>
+                <th>Time</th>
+                <th>Actor</th>
+                <th>Action</th>
+                <th className="hide-narrow">Resource</th>
+                <th>
+                  <span className="sr-only">Details</span>
+                </th>
+              </>
+            }
+          >
+            {data.items.map((e) => (
+              <ExpandableRow
+                key={e.id}
+                colSpan={5}
+                label="Changes"
+                cells={
+                  <>
+                    <td className="small nowrap">
+                      <time dateTime={e.at}>{fmtDate(e.at)}</time>
+                    </td>
+                    <td className="small mono">
+                      <Link href={withQuery(base, current, { actor: e.actor, page: undefined })} title={`Only changes by ${e.actor}`}>
+                        {e.actor}
+                      </Link>
+                    </td>
+                    <td>
+                      <Badge tone={e.action.endsWith(".delete") || e.action.endsWith(".revoke") ? "bad" : e.action.endsWith(".create") ? "ok" : "info"}>
+                        {e.action}
+                      </Badge>
+                    </td>
+                    <td className="hide-narrow small">
+                      <ResourceLink tenant={tenant} e={e} />
+                    </td>
+                  </>
+                }
+                detail={<AuditDetail e={e} />}
+              />
+            ))}
+          </DataTable>
         )}
         {data ? <Pager page={data.page} pageSize={data.pageSize} total={data.total} href={(p) => withQuery(base, current, { page: p })} /> : null}
       </div>

@@ -8,6 +8,8 @@ import { allowed, tenantApi } from "@/lib/tenant.ts";
 import { AutoRefresh } from "./auto-refresh.tsx";
 import { DisconnectForm } from "./client-forms.tsx";
 import { ExpandableRow } from "./expandable-row.tsx";
+import { DataTable } from "@/components/table.tsx";
+import type { TenantPageProps } from "@/lib/page-props.ts";
 
 export const metadata: Metadata = { title: "Connected clients" };
 
@@ -32,13 +34,7 @@ function sessionExpiry(c: Client): string {
 }
 
 /** Live MQTT connections of the tenant, from the broker process that answers; refreshed every 5 s. */
-export default async function ClientsPage({
-  params,
-  searchParams,
-}: {
-  params: Promise<{ tenant: string }>;
-  searchParams: Promise<Record<string, string | undefined>>;
-}) {
+export default async function ClientsPage({ params, searchParams }: TenantPageProps) {
   const { tenant } = await params;
   const q = await searchParams;
   const pageNo = Number(q.page ?? 1) || 1;
@@ -99,70 +95,67 @@ export default async function ClientsPage({
             {q.q ? "Try another search, or clear it." : "Clients appear here as soon as they connect. The list refreshes every 5 seconds."}
           </Empty>
         ) : (
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th>Client</th>
-                  <th>Protocol</th>
-                  <th className="hide-narrow">Address</th>
-                  <th>Connected</th>
-                  <th className="num hide-narrow" title="Messages in flight / queued">
-                    In flight / queued
+          <DataTable
+            head={
+              <>
+                <th>Client</th>
+                <th>Protocol</th>
+                <th className="hide-narrow">Address</th>
+                <th>Connected</th>
+                <th className="num hide-narrow" title="Messages in flight / queued">
+                  In flight / queued
+                </th>
+                <th>Subscriptions</th>
+                {canDisconnect ? (
+                  <th>
+                    <span className="sr-only">Actions</span>
                   </th>
-                  <th>Subscriptions</th>
-                  {canDisconnect ? (
-                    <th>
-                      <span className="sr-only">Actions</span>
-                    </th>
-                  ) : null}
-                </tr>
-              </thead>
-              <tbody>
-                {data.items.map((c) => (
-                  <ExpandableRow
-                    key={c.clientId}
-                    colSpan={colSpan}
-                    label={`${c.subscriptions.length} subscription${c.subscriptions.length === 1 ? "" : "s"}`}
-                    cells={
-                      <>
-                        <td>
-                          {c.deviceId ? (
-                            <Link href={`/t/${tenant}/devices/${c.deviceId}`} className="mono">
-                              {c.clientId}
-                            </Link>
-                          ) : (
-                            <span className="mono">{c.clientId}</span>
-                          )}
-                          {c.username && c.username !== c.clientId ? <div className="muted small">as {c.username}</div> : null}
-                        </td>
-                        <td className="small">
-                          {protocols[c.protocolVersion]} <Badge tone={c.transport === "tls" || c.transport === "wss" ? "ok" : undefined}>{c.transport.toUpperCase()}</Badge>
-                        </td>
-                        <td className="hide-narrow small mono">{c.address ?? "—"}</td>
-                        <td className="small">
-                          <time dateTime={c.connectedAt} title={fmtDate(c.connectedAt)}>
-                            {fmtAgo(c.connectedAt)}
-                          </time>
-                        </td>
-                        <td className="num hide-narrow">
-                          {fmtNumber(c.inflight)} / {fmtNumber(c.queued)}
-                        </td>
-                      </>
-                    }
-                    after={
-                      canDisconnect ? (
-                        <td>
-                          <DisconnectForm tenant={tenant} clientId={c.clientId} query={query} />
-                        </td>
-                      ) : null
-                    }
-                    detail={<ClientDetail c={c} />}
-                  />
-                ))}
-              </tbody>
-            </table>
-          </div>
+                ) : null}
+              </>
+            }
+          >
+            {data.items.map((c) => (
+              <ExpandableRow
+                key={c.clientId}
+                colSpan={colSpan}
+                label={`${c.subscriptions.length} subscription${c.subscriptions.length === 1 ? "" : "s"}`}
+                cells={
+                  <>
+                    <td>
+                      {c.deviceId ? (
+                        <Link href={`/t/${tenant}/devices/${c.deviceId}`} className="mono">
+                          {c.clientId}
+                        </Link>
+                      ) : (
+                        <span className="mono">{c.clientId}</span>
+                      )}
+                      {c.username && c.username !== c.clientId ? <div className="muted small">as {c.username}</div> : null}
+                    </td>
+                    <td className="small">
+                      {protocols[c.protocolVersion]} <Badge tone={c.transport === "tls" || c.transport === "wss" ? "ok" : undefined}>{c.transport.toUpperCase()}</Badge>
+                    </td>
+                    <td className="hide-narrow small mono">{c.address ?? "—"}</td>
+                    <td className="small">
+                      <time dateTime={c.connectedAt} title={fmtDate(c.connectedAt)}>
+                        {fmtAgo(c.connectedAt)}
+                      </time>
+                    </td>
+                    <td className="num hide-narrow">
+                      {fmtNumber(c.inflight)} / {fmtNumber(c.queued)}
+                    </td>
+                  </>
+                }
+                after={
+                  canDisconnect ? (
+                    <td>
+                      <DisconnectForm tenant={tenant} clientId={c.clientId} query={query} />
+                    </td>
+                  ) : null
+                }
+                detail={<ClientDetail c={c} />}
+              />
+            ))}
+          </DataTable>
         )}
         <Pager page={data.page} pageSize={data.pageSize} total={data.total} href={(p) => withQuery(base, { q: q.q }, { page: p })} />
       </div>

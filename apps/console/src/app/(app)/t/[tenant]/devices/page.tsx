@@ -15,6 +15,8 @@ import { CreateDeviceForm, DeviceRowActions } from "./device-forms.tsx";
 import { AutoRefresh } from "@/components/parts/client.tsx";
 import { Notices } from "@/components/parts/notices.tsx";
 import { ProblemPanel } from "@/components/parts/problem.tsx";
+import { ActionsHead, DataTable } from "@/components/table.tsx";
+import { FilterBar, SelectFilter, TextFilter } from "@/components/filters.tsx";
 
 export const metadata: Metadata = { title: "Devices" };
 
@@ -70,53 +72,13 @@ export default async function DevicesPage({ params, searchParams }: { params: Pr
         ) : null}
         {operator ? <CreateDeviceForm tenant={tenant} /> : null}
 
-        <form className="card filters" role="search" aria-label="Filter devices" action={base}>
-          <div className="field grow">
-            <label htmlFor="dq">Search</label>
-            <input id="dq" name="q" type="search" defaultValue={filters.q ?? ""} placeholder="Client ID or description" />
-          </div>
-          <div className="field">
-            <label htmlFor="denabled">Status</label>
-            <select id="denabled" name="enabled" defaultValue={filters.enabled ?? ""}>
-              <option value="">Any</option>
-              <option value="true">Enabled</option>
-              <option value="false">Disabled</option>
-            </select>
-          </div>
-          <div className="field">
-            <label htmlFor="dconnected">Connection</label>
-            <select id="dconnected" name="connected" defaultValue={filters.connected ?? ""}>
-              <option value="">Any</option>
-              <option value="true">Online</option>
-              <option value="false">Offline</option>
-            </select>
-          </div>
-          <div className="field">
-            <label htmlFor="dtag">Tag</label>
-            <input id="dtag" name="tag" defaultValue={filters.tag ?? ""} placeholder="zone1" pattern="[A-Za-z0-9_.:=\-]+" title="One tag: letters, digits and _ . : = -" />
-          </div>
-          <div className="field">
-            <label htmlFor="dgroup">Group</label>
-            <select id="dgroup" name="groupId" defaultValue={filters.groupId ?? ""}>
-              <option value="">Any</option>
-              {groupList.map((g) => (
-                <option key={g.id} value={g.id}>
-                  {g.name}
-                </option>
-              ))}
-            </select>
-          </div>
-          <div className="row">
-            <button type="submit" className="primary">
-              Apply filters
-            </button>
-            {filtered ? (
-              <Link className="button" href={base}>
-                Clear filters
-              </Link>
-            ) : null}
-          </div>
-        </form>
+        <FilterBar card label="Filter devices" action={base} submit="Apply filters" clearHref={filtered && base}>
+          <TextFilter grow id="dq" label="Search" name="q" type="search" defaultValue={filters.q ?? ""} placeholder="Client ID or description" />
+          <SelectFilter id="denabled" name="enabled" label="Status" value={filters.enabled} any="Any" options={[["true", "Enabled"], ["false", "Disabled"]]} />
+          <SelectFilter id="dconnected" name="connected" label="Connection" value={filters.connected} any="Any" options={[["true", "Online"], ["false", "Offline"]]} />
+          <TextFilter id="dtag" label="Tag" name="tag" defaultValue={filters.tag ?? ""} placeholder="zone1" pattern="[A-Za-z0-9_.:=\-]+" title="One tag: letters, digits and _ . : = -" />
+          <SelectFilter id="dgroup" name="groupId" label="Group" value={filters.groupId} any="Any" options={groupList.map((g) => [g.id, g.name] as const)} />
+        </FilterBar>
 
         <Notices>
           {devices.status === "rejected" ? (
@@ -142,74 +104,67 @@ export default async function DevicesPage({ params, searchParams }: { params: Pr
             )
           ) : (
             <>
-              <div className="table-wrap">
-                <table>
-                  <caption className="sr-only">Devices</caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">Device</th>
-                      <th scope="col">Connection</th>
-                      <th scope="col">Tags</th>
-                      <th scope="col" className="hide-narrow">Groups</th>
-                      <th scope="col" className="hide-narrow">Created</th>
-                      {operator ? (
-                        <th scope="col">
-                          <span className="sr-only">Actions</span>
-                        </th>
-                      ) : null}
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {devices.value.items.map((d) => (
-                      <tr key={d.id}>
-                        <td>
-                          <Link href={`${base}/${d.id}`}>
-                            <strong className="mono">{d.clientId}</strong>
-                          </Link>
-                          {d.description ? <div className="muted small clamp">{d.description}</div> : null}
-                        </td>
-                        <td>
-                          <div className="row nowrap">
-                            <StatusDot online={d.connected === true} />
-                            {d.enabled ? null : <Badge tone="bad">Disabled</Badge>}
-                          </div>
-                        </td>
-                        <td>
-                          {d.tags.length === 0 ? (
-                            <span className="muted small">—</span>
-                          ) : (
-                            <div className="row tags">
-                              {d.tags.map((t) => (
-                                <Link key={t} href={withQuery(base, {}, { tag: t })} className="badge info" title={`Devices tagged ${t}`}>
-                                  {t}
-                                </Link>
-                              ))}
-                            </div>
-                          )}
-                        </td>
-                        <td className="hide-narrow small">
-                          {d.groupIds.length === 0 ? (
-                            <span className="muted">—</span>
-                          ) : (
-                            d.groupIds.map((id, i) => (
-                              <span key={id}>
-                                {i > 0 ? ", " : ""}
-                                <Link href={withQuery(base, {}, { groupId: id })}>{groupName.get(id) ?? "group"}</Link>
-                              </span>
-                            ))
-                          )}
-                        </td>
-                        <td className="hide-narrow small">{fmtDate(d.createdAt)}</td>
-                        {operator ? (
-                          <td>
-                            <DeviceRowActions tenant={tenant} device={d} />
-                          </td>
-                        ) : null}
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <DataTable
+                caption="Devices"
+                head={
+                  <>
+                    <th scope="col">Device</th>
+                    <th scope="col">Connection</th>
+                    <th scope="col">Tags</th>
+                    <th scope="col" className="hide-narrow">Groups</th>
+                    <th scope="col" className="hide-narrow">Created</th>
+                    {operator ? <ActionsHead /> : null}
+                  </>
+                }
+              >
+                {devices.value.items.map((d) => (
+                  <tr key={d.id}>
+                    <td>
+                      <Link href={`${base}/${d.id}`}>
+                        <strong className="mono">{d.clientId}</strong>
+                      </Link>
+                      {d.description ? <div className="muted small clamp">{d.description}</div> : null}
+                    </td>
+                    <td>
+                      <div className="row nowrap">
+                        <StatusDot online={d.connected === true} />
+                        {d.enabled ? null : <Badge tone="bad">Disabled</Badge>}
+                      </div>
+                    </td>
+                    <td>
+                      {d.tags.length === 0 ? (
+                        <span className="muted small">—</span>
+                      ) : (
+                        <div className="row tags">
+                          {d.tags.map((t) => (
+                            <Link key={t} href={withQuery(base, {}, { tag: t })} className="badge info" title={`Devices tagged ${t}`}>
+                              {t}
+                            </Link>
+                          ))}
+                        </div>
+                      )}
+                    </td>
+                    <td className="hide-narrow small">
+                      {d.groupIds.length === 0 ? (
+                        <span className="muted">—</span>
+                      ) : (
+                        d.groupIds.map((id, i) => (
+                          <span key={id}>
+                            {i > 0 ? ", " : ""}
+                            <Link href={withQuery(base, {}, { groupId: id })}>{groupName.get(id) ?? "group"}</Link>
+                          </span>
+                        ))
+                      )}
+                    </td>
+                    <td className="hide-narrow small">{fmtDate(d.createdAt)}</td>
+                    {operator ? (
+                      <td>
+                        <DeviceRowActions tenant={tenant} device={d} />
+                      </td>
+                    ) : null}
+                  </tr>
+                ))}
+              </DataTable>
               <Pager page={devices.value.page} pageSize={devices.value.pageSize} total={devices.value.total} href={(p) => withQuery(base, filters, { page: p })} />
             </>
           )}

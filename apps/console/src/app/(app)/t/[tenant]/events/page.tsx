@@ -5,6 +5,9 @@ import { Badge, Empty, ErrorPanel, PageHeader, Pager, withQuery } from "@/compon
 import { api, ApiError, type Page } from "@/lib/api.ts";
 import { fmtAgo, fmtDate } from "@/lib/format.ts";
 import { tenantApi } from "@/lib/tenant.ts";
+import { DataTable } from "@/components/table.tsx";
+import { FilterBar, SelectFilter, TextFilter } from "@/components/filters.tsx";
+import type { TenantPageProps } from "@/lib/page-props.ts";
 
 export const metadata: Metadata = { title: "Connection events" };
 
@@ -21,13 +24,7 @@ const types: Record<EventType, { label: string; tone?: "ok" | "warn" | "bad" | "
 };
 
 /** The tenant's connection log, newest first: who connected, left, failed to log in or was disconnected. */
-export default async function EventsPage({
-  params,
-  searchParams,
-}: {
-  params: Promise<{ tenant: string }>;
-  searchParams: Promise<Record<string, string | undefined>>;
-}) {
+export default async function EventsPage({ params, searchParams }: TenantPageProps) {
   const { tenant } = await params;
   const q = await searchParams;
   const pageNo = Number(q.page ?? 1) || 1;
@@ -49,42 +46,10 @@ export default async function EventsPage({
     <>
       <PageHeader title="Connection events" description="Connects, disconnects, refused logins and administrative disconnects, newest first." />
       <div className="stack">
-        <form className="inline-form" role="search" aria-label="Filter connection events">
-          <div className="field grow">
-            <label htmlFor="events-client">Client ID</label>
-            <input
-              id="events-client"
-              name="clientId"
-              className="mono"
-              defaultValue={clientId ?? ""}
-              placeholder="Any client"
-              aria-invalid={clientIdError ? true : undefined}
-              aria-describedby={clientIdError ? "events-client-error" : undefined}
-            />
-            {clientIdError ? (
-              <div className="error" id="events-client-error">
-                {clientIdError}
-              </div>
-            ) : null}
-          </div>
-          <div className="field">
-            <label htmlFor="events-type">Type</label>
-            <select id="events-type" name="type" defaultValue={type ?? ""}>
-              <option value="">All types</option>
-              {Object.entries(types).map(([value, t]) => (
-                <option key={value} value={value}>
-                  {t.label}
-                </option>
-              ))}
-            </select>
-          </div>
-          <button type="submit">Filter</button>
-          {filtered ? (
-            <Link className="button" href={base}>
-              Clear filters
-            </Link>
-          ) : null}
-        </form>
+        <FilterBar label="Filter connection events" clearHref={filtered && base}>
+          <TextFilter grow id="events-client" label="Client ID" name="clientId" className="mono" defaultValue={clientId ?? ""} placeholder="Any client" error={clientIdError} />
+          <SelectFilter id="events-type" name="type" label="Type" value={type} any="All types" options={Object.entries(types).map(([value, t]) => [value, t.label] as const)} />
+        </FilterBar>
 
         {error && !clientIdError ? <ErrorPanel error={error} /> : null}
         {!data ? null : data.items.length === 0 ? (
@@ -92,44 +57,41 @@ export default async function EventsPage({
             {filtered ? "Try another client ID or type, or clear the filters." : "Events appear here when clients connect, disconnect or fail to log in."}
           </Empty>
         ) : (
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th>Time</th>
-                  <th>Event</th>
-                  <th>Client ID</th>
-                  <th className="hide-narrow">Username</th>
-                  <th className="hide-narrow">Address</th>
-                  <th>Reason</th>
+          <DataTable
+            head={
+              <>
+                <th>Time</th>
+                <th>Event</th>
+                <th>Client ID</th>
+                <th className="hide-narrow">Username</th>
+                <th className="hide-narrow">Address</th>
+                <th>Reason</th>
+              </>
+            }
+          >
+            {data.items.map((e, i) => {
+              const t = types[e.type] ?? { label: e.type };
+              return (
+                <tr key={`${e.at}-${e.clientId}-${i}`}>
+                  <td className="small nowrap">
+                    <time dateTime={e.at} title={fmtDate(e.at)}>
+                      {fmtDate(e.at)}
+                    </time>
+                    <div className="muted">{fmtAgo(e.at)}</div>
+                  </td>
+                  <td>
+                    <Badge tone={t.tone}>{t.label}</Badge>
+                  </td>
+                  <td className="mono">
+                    <Link href={withQuery(base, {}, { clientId: e.clientId, type })}>{e.clientId || "(empty)"}</Link>
+                  </td>
+                  <td className="hide-narrow small">{e.username ?? "—"}</td>
+                  <td className="hide-narrow small mono">{e.address ?? "—"}</td>
+                  <td className="small">{e.reason ?? "—"}</td>
                 </tr>
-              </thead>
-              <tbody>
-                {data.items.map((e, i) => {
-                  const t = types[e.type] ?? { label: e.type };
-                  return (
-                    <tr key={`${e.at}-${e.clientId}-${i}`}>
-                      <td className="small nowrap">
-                        <time dateTime={e.at} title={fmtDate(e.at)}>
-                          {fmtDate(e.at)}
-                        </time>
-                        <div className="muted">{fmtAgo(e.at)}</div>
-                      </td>
-                      <td>
-                        <Badge tone={t.tone}>{t.label}</Badge>
-                      </td>
-                      <td className="mono">
-                        <Link href={withQuery(base, {}, { clientId: e.clientId, type })}>{e.clientId || "(empty)"}</Link>
-                      </td>
-                      <td className="hide-narrow small">{e.username ?? "—"}</td>
-                      <td className="hide-narrow small mono">{e.address ?? "—"}</td>
-                      <td className="small">{e.reason ?? "—"}</td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          </div>
+              );
+            })}
+          </DataTable>
         )}
         {data ? <Pager page={data.page} pageSize={data.pageSize} total={data.total} href={(p) => withQuery(base, { clientId, type }, { page: p })} /> : null}
       </div>

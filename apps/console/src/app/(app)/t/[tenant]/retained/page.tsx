@@ -6,6 +6,9 @@ import { api, ApiError } from "@/lib/api.ts";
 import { fmtBytes, fmtDate } from "@/lib/format.ts";
 import { allowed, tenantApi } from "@/lib/tenant.ts";
 import { ClearRetainedForm } from "./retained-forms.tsx";
+import { DataTable } from "@/components/table.tsx";
+import { FilterBar, TextFilter } from "@/components/filters.tsx";
+import type { TenantPageProps } from "@/lib/page-props.ts";
 
 export const metadata: Metadata = { title: "Retained messages" };
 
@@ -15,13 +18,7 @@ const LIMITS = [100, 1000];
 const PREVIEW_BYTES = 256;
 
 /** Retained messages of the tenant matching a topic filter (sorted by topic, at most `limit`). */
-export default async function RetainedPage({
-  params,
-  searchParams,
-}: {
-  params: Promise<{ tenant: string }>;
-  searchParams: Promise<Record<string, string | undefined>>;
-}) {
+export default async function RetainedPage({ params, searchParams }: TenantPageProps) {
   const { tenant } = await params;
   const q = await searchParams;
   const filter = q.filter?.trim() ? q.filter.trim() : "#";
@@ -48,31 +45,24 @@ export default async function RetainedPage({
             Cleared the retained message on <code>{q.cleared}</code>.
           </div>
         ) : null}
-        <form className="inline-form" role="search" aria-label="Filter retained messages">
-          <div className="field grow">
-            <label htmlFor="retained-filter">Topic filter</label>
-            <input
-              id="retained-filter"
-              name="filter"
-              className="mono"
-              defaultValue={filter}
-              spellCheck={false}
-              autoCapitalize="off"
-              aria-invalid={filterError ? true : undefined}
-              aria-describedby={filterError ? "retained-filter-error" : "retained-filter-hint"}
-            />
-            {filterError ? (
-              <div className="error" id="retained-filter-error">
-                {filterError}
-              </div>
-            ) : (
-              <div className="hint" id="retained-filter-hint">
+        <FilterBar label="Filter retained messages" submit="Show">
+          <TextFilter
+            grow
+            id="retained-filter"
+            label="Topic filter"
+            name="filter"
+            className="mono"
+            defaultValue={filter}
+            spellCheck={false}
+            autoCapitalize="off"
+            error={filterError}
+            hint={
+              <>
                 MQTT wildcards work: <code>sensors/+/status</code>, <code>#</code> for all.
-              </div>
-            )}
-          </div>
-          <button type="submit">Show</button>
-        </form>
+              </>
+            }
+          />
+        </FilterBar>
 
         {error && !filterError ? <ErrorPanel error={error} /> : null}
         {items === undefined ? null : items.length === 0 ? (
@@ -89,46 +79,43 @@ export default async function RetainedPage({
                 <Link href={withQuery(base, { filter: q.filter }, { limit: LIMITS[LIMITS.length - 1] })}>Show up to {LIMITS[LIMITS.length - 1]}</Link>
               ) : null}
             </p>
-            <div className="table-wrap">
-              <table>
-                <thead>
-                  <tr>
-                    <th>Topic</th>
-                    <th className="num">QoS</th>
-                    <th className="num">Size</th>
-                    <th>Payload</th>
-                    <th className="hide-narrow">Stored</th>
-                    {canClear ? (
-                      <th>
-                        <span className="sr-only">Actions</span>
-                      </th>
-                    ) : null}
-                  </tr>
-                </thead>
-                <tbody>
-                  {items.map((m) => (
-                    <tr key={m.topic}>
-                      <td className="mono topic-cell">{m.topic}</td>
-                      <td className="num">{m.qos}</td>
-                      <td className="num small">{fmtBytes(m.payloadSize)}</td>
-                      <td className="payload-cell">
-                        <Badge tone={m.payloadEncoding === "utf8" ? "info" : "warn"}>{m.payloadEncoding === "utf8" ? "UTF-8" : "Base64"}</Badge>{" "}
-                        <code className="payload" title={m.payloadPreview}>
-                          {m.payloadPreview}
-                        </code>
-                        {m.payloadSize > PREVIEW_BYTES ? <span className="muted small"> (first {PREVIEW_BYTES} bytes)</span> : null}
-                      </td>
-                      <td className="hide-narrow small">{m.at ? fmtDate(m.at) : "—"}</td>
-                      {canClear ? (
-                        <td>
-                          <ClearRetainedForm tenant={tenant} topic={m.topic} query={query} />
-                        </td>
-                      ) : null}
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <DataTable
+              head={
+                <>
+                  <th>Topic</th>
+                  <th className="num">QoS</th>
+                  <th className="num">Size</th>
+                  <th>Payload</th>
+                  <th className="hide-narrow">Stored</th>
+                  {canClear ? (
+                    <th>
+                      <span className="sr-only">Actions</span>
+                    </th>
+                  ) : null}
+                </>
+              }
+            >
+              {items.map((m) => (
+                <tr key={m.topic}>
+                  <td className="mono topic-cell">{m.topic}</td>
+                  <td className="num">{m.qos}</td>
+                  <td className="num small">{fmtBytes(m.payloadSize)}</td>
+                  <td className="payload-cell">
+                    <Badge tone={m.payloadEncoding === "utf8" ? "info" : "warn"}>{m.payloadEncoding === "utf8" ? "UTF-8" : "Base64"}</Badge>{" "}
+                    <code className="payload" title={m.payloadPreview}>
+                      {m.payloadPreview}
+                    </code>
+                    {m.payloadSize > PREVIEW_BYTES ? <span className="muted small"> (first {PREVIEW_BYTES} bytes)</span> : null}
+                  </td>
+                  <td className="hide-narrow small">{m.at ? fmtDate(m.at) : "—"}</td>
+                  {canClear ? (
+                    <td>
+                      <ClearRetainedForm tenant={tenant} topic={m.topic} query={query} />
+                    </td>
+                  ) : null}
+                </tr>
+              ))}
+            </DataTable>
           </>
         )}
       </div>

@@ -7,6 +7,8 @@ import { allowed, tenantApi } from "@/lib/tenant.ts";
 import type { Binding, Role } from "@/lib/types.ts";
 import { CreateRoleForm } from "./role-forms.tsx";
 import { actionLabels } from "./role-types.ts";
+import { DataTable } from "@/components/table.tsx";
+import type { TenantPageProps } from "@/lib/page-props.ts";
 
 export const metadata: Metadata = { title: "Roles & permissions" };
 
@@ -30,13 +32,7 @@ function plural(n: number, one: string, many: string): string {
 }
 
 /** Roles of a tenant: named, ordered sets of topic rules that take effect when bound to devices or groups. */
-export default async function RolesPage({
-  params,
-  searchParams,
-}: {
-  params: Promise<{ tenant: string }>;
-  searchParams: Promise<Record<string, string | undefined>>;
-}) {
+export default async function RolesPage({ params, searchParams }: TenantPageProps) {
   const { tenant } = await params;
   const q = await searchParams;
   const pageNo = Number(q.page ?? 1) || 1;
@@ -74,55 +70,52 @@ export default async function RolesPage({
               : "Devices can do nothing until a role allows it. A tenant admin can create roles here."}
           </Empty>
         ) : (
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th>Role</th>
-                  <th>Rules</th>
-                  <th>Bound to</th>
-                  <th className="hide-narrow">Updated</th>
+          <DataTable
+            head={
+              <>
+                <th>Role</th>
+                <th>Rules</th>
+                <th>Bound to</th>
+                <th className="hide-narrow">Updated</th>
+              </>
+            }
+          >
+            {data.items.map((r, i) => {
+              const c = counts[i] ?? { devices: 0, groups: 0 };
+              return (
+                <tr key={r.id}>
+                  <td>
+                    <Link href={`${base}/${r.id}`}>
+                      <strong>{r.name}</strong>
+                    </Link>
+                    {r.description ? <div className="muted small">{r.description}</div> : null}
+                  </td>
+                  <td>
+                    <div>{plural(r.rules.length, "rule", "rules")}</div>
+                    {r.rules.slice(0, 2).map((rule) => (
+                      <div key={rule.id} className="muted small">
+                        <span className={rule.effect === "deny" ? "perm-deny" : "perm-allow"}>{rule.effect === "deny" ? "Deny" : "Allow"}</span>{" "}
+                        {actionLabels[rule.action].toLowerCase()} <code>{rule.topicFilter}</code>
+                      </div>
+                    ))}
+                    {r.rules.length > 2 ? <div className="muted small">and {r.rules.length - 2} more</div> : null}
+                  </td>
+                  <td>
+                    {c.devices + c.groups === 0 ? (
+                      <Badge tone="warn">Not bound</Badge>
+                    ) : (
+                      <span>
+                        {[c.devices ? plural(c.devices, "device", "devices") : "", c.groups ? plural(c.groups, "group", "groups") : ""]
+                          .filter(Boolean)
+                          .join(", ")}
+                      </span>
+                    )}
+                  </td>
+                  <td className="hide-narrow small">{fmtDate(r.updatedAt)}</td>
                 </tr>
-              </thead>
-              <tbody>
-                {data.items.map((r, i) => {
-                  const c = counts[i] ?? { devices: 0, groups: 0 };
-                  return (
-                    <tr key={r.id}>
-                      <td>
-                        <Link href={`${base}/${r.id}`}>
-                          <strong>{r.name}</strong>
-                        </Link>
-                        {r.description ? <div className="muted small">{r.description}</div> : null}
-                      </td>
-                      <td>
-                        <div>{plural(r.rules.length, "rule", "rules")}</div>
-                        {r.rules.slice(0, 2).map((rule) => (
-                          <div key={rule.id} className="muted small">
-                            <span className={rule.effect === "deny" ? "perm-deny" : "perm-allow"}>{rule.effect === "deny" ? "Deny" : "Allow"}</span>{" "}
-                            {actionLabels[rule.action].toLowerCase()} <code>{rule.topicFilter}</code>
-                          </div>
-                        ))}
-                        {r.rules.length > 2 ? <div className="muted small">and {r.rules.length - 2} more</div> : null}
-                      </td>
-                      <td>
-                        {c.devices + c.groups === 0 ? (
-                          <Badge tone="warn">Not bound</Badge>
-                        ) : (
-                          <span>
-                            {[c.devices ? plural(c.devices, "device", "devices") : "", c.groups ? plural(c.groups, "group", "groups") : ""]
-                              .filter(Boolean)
-                              .join(", ")}
-                          </span>
-                        )}
-                      </td>
-                      <td className="hide-narrow small">{fmtDate(r.updatedAt)}</td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          </div>
+              );
+            })}
+          </DataTable>
         )}
         <Pager page={data.page} pageSize={data.pageSize} total={data.total} href={(p) => withQuery(base, {}, { page: p })} />
         {isAdmin ? <CreateRoleForm tenant={tenant} /> : null}

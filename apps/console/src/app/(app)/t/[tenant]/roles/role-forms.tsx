@@ -2,6 +2,7 @@
 import { useActionState } from "react";
 import { ActionMessage, ConfirmSubmit, FieldError, SubmitButton, useResetOnSuccess } from "@/components/forms.tsx";
 import { idleState } from "@/lib/idle.ts";
+import { ConfirmForm } from "@/components/parts/confirm-form.tsx";
 import { createBinding, createRole, deleteBinding, deleteRole } from "./actions.ts";
 
 /** Small forms of the roles pages: create and delete a role, add and remove bindings. */
@@ -117,18 +118,9 @@ export function BindForm({ tenant, roleId, targetType, options }: { tenant: stri
 }
 
 export function RemoveBindingForm({ tenant, roleId, bindingId, target }: { tenant: string; roleId: string; bindingId: string; target: string }) {
-  const [state, action] = useActionState(deleteBinding, idleState);
   return (
-    <form action={action}>
-      <input type="hidden" name="tenant" value={tenant} />
-      <input type="hidden" name="roleId" value={roleId} />
-      <input type="hidden" name="bindingId" value={bindingId} />
-      <ConfirmSubmit question={`Remove this role from ${target}? It loses the role's permissions at once.`}>Remove binding</ConfirmSubmit>
-      {!state.ok && state.message ? (
-        <div className="error-text" role="alert">
-          {state.message}
-        </div>
-      ) : null}
-    </form>
+    <ConfirmForm action={deleteBinding} fields={{ tenant, roleId, bindingId }} question={`Remove this role from ${target}? It loses the role's permissions at once.`}>
+      Remove binding
+    </ConfirmForm>
   );
 }

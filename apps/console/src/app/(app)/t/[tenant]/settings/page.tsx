@@ -6,7 +6,6 @@
  */
 import type { Metadata } from "next";
 import Link from "next/link";
-import { unstable_rethrow } from "next/navigation";
 import { Badge, ErrorPanel, PageHeader } from "@/components/ui.tsx";
 import { api, me, roleIn, type Page } from "@/lib/api.ts";
 import { env } from "@/lib/env.ts";
@@ -26,21 +25,13 @@ import {
   RevokeApiKeyButton,
   RevokeAuthorityButton,
 } from "./settings-forms.tsx";
+import { ActionsHead, DataTable } from "@/components/table.tsx";
+import { settle, type Settled } from "@/lib/settle.ts";
 
 export const metadata: Metadata = { title: "Settings" };
 
 const MAX = 200;
 
-type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
-
-async function settle<T>(p: Promise<T>): Promise<Settled<T>> {
-  try {
-    return { ok: true, value: await p };
-  } catch (error) {
-    unstable_rethrow(error); // an expired session redirects to sign-in
-    return { ok: false, error };
-  }
-}
 
 const none: Promise<Settled<never>> = Promise.resolve({ ok: false, error: undefined });
 
@@ -98,38 +89,35 @@ export default async function SettingsPage({ params }: { params: Promise<{ tenan
               {members.value.items.length === 0 ? (
                 <p className="muted small">No members recorded here yet: access comes from identity provider groups only.</p>
               ) : (
-                <div className="table-wrap">
-                  <table>
-                    <caption className="sr-only">Members</caption>
-                    <thead>
-                      <tr>
-                        <th scope="col">Member</th>
-                        <th scope="col" className="hide-narrow">Issuer</th>
-                        <th scope="col">Role</th>
-                        <th scope="col" className="hide-narrow">Added</th>
+                <DataTable
+                  caption="Members"
+                  head={
+                    <>
+                      <th scope="col">Member</th>
+                      <th scope="col" className="hide-narrow">Issuer</th>
+                      <th scope="col">Role</th>
+                      <th scope="col" className="hide-narrow">Added</th>
+                    </>
+                  }
+                >
+                  {members.value.items.map((m) => {
+                    const label = m.displayName ?? m.email ?? m.subject;
+                    return (
+                      <tr key={m.userId}>
+                        <td>
+                          <strong>{label}</strong>
+                          {m.email && m.email !== label ? <div className="muted small">{m.email}</div> : null}
+                          <div className="muted small mono">{m.subject}</div>
+                        </td>
+                        <td className="hide-narrow small mono">{m.issuer}</td>
+                        <td>
+                          <MemberActions tenant={tenant} member={m} label={label} />
+                        </td>
+                        <td className="hide-narrow small">{fmtDate(m.createdAt)}</td>
                       </tr>
-                    </thead>
-                    <tbody>
-                      {members.value.items.map((m) => {
-                        const label = m.displayName ?? m.email ?? m.subject;
-                        return (
-                          <tr key={m.userId}>
-                            <td>
-                              <strong>{label}</strong>
-                              {m.email && m.email !== label ? <div className="muted small">{m.email}</div> : null}
-                              <div className="muted small mono">{m.subject}</div>
-                            </td>
-                            <td className="hide-narrow small mono">{m.issuer}</td>
-                            <td>
-                              <MemberActions tenant={tenant} member={m} label={label} />
-                            </td>
-                            <td className="hide-narrow small">{fmtDate(m.createdAt)}</td>
-                          </tr>
-                        );
-                      })}
-                    </tbody>
-                  </table>
-                </div>
+                    );
+                  })}
+                </DataTable>
               )}
               <AddMemberForm tenant={tenant} issuers={issuers} />
             </Notices>
@@ -146,47 +134,40 @@ export default async function SettingsPage({ params }: { params: Promise<{ tenan
               {groups.value.items.length === 0 ? (
                 <p className="muted small">No groups yet.</p>
               ) : (
-                <div className="table-wrap">
-                  <table>
-                    <caption className="sr-only">Groups</caption>
-                    <thead>
-                      <tr>
-                        <th scope="col">Group</th>
-                        <th scope="col" className="num">
-                          Devices
-                        </th>
-                        <th scope="col" className="hide-narrow">Created</th>
-                        {operator ? (
-                          <th scope="col">
-                            <span className="sr-only">Actions</span>
-                          </th>
-                        ) : null}
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {groups.value.items.map((g) => (
-                        <tr key={g.id}>
-                          <td>
-                            <strong>{g.name}</strong>
-                            {g.description ? <div className="muted small">{g.description}</div> : null}
-                          </td>
-                          <td className="num">
-                            <Link href={`/t/${tenant}/devices?groupId=${g.id}`}>
-                              {g.memberCount}
-                              <span className="sr-only"> devices in {g.name}</span>
-                            </Link>
-                          </td>
-                          <td className="hide-narrow small">{fmtDate(g.createdAt)}</td>
-                          {operator ? (
-                            <td>
-                              <DeleteGroupButton tenant={tenant} group={g} />
-                            </td>
-                          ) : null}
-                        </tr>
-                      ))}
-                    </tbody>
-                  </table>
-                </div>
+                <DataTable
+                  caption="Groups"
+                  head={
+                    <>
+                      <th scope="col">Group</th>
+                      <th scope="col" className="num">
+                        Devices
+                      </th>
+                      <th scope="col" className="hide-narrow">Created</th>
+                      {operator ? <ActionsHead /> : null}
+                    </>
+                  }
+                >
+                  {groups.value.items.map((g) => (
+                    <tr key={g.id}>
+                      <td>
+                        <strong>{g.name}</strong>
+                        {g.description ? <div className="muted small">{g.description}</div> : null}
+                      </td>
+                      <td className="num">
+                        <Link href={`/t/${tenant}/devices?groupId=${g.id}`}>
+                          {g.memberCount}
+                          <span className="sr-only"> devices in {g.name}</span>
+                        </Link>
+                      </td>
+                      <td className="hide-narrow small">{fmtDate(g.createdAt)}</td>
+                      {operator ? (
+                        <td>
+                          <DeleteGroupButton tenant={tenant} group={g} />
+                        </td>
+                      ) : null}
+                    </tr>
+                  ))}
+                </DataTable>
               )}
               {operator ? <CreateGroupForm tenant={tenant} /> : null}
             </Notices>
@@ -205,43 +186,38 @@ export default async function SettingsPage({ params }: { params: Promise<{ tenan
               {keys.value.items.length === 0 ? (
                 <p className="muted small">No API keys yet.</p>
               ) : (
-                <div className="table-wrap">
-                  <table>
-                    <caption className="sr-only">API keys</caption>
-                    <thead>
-                      <tr>
-                        <th scope="col">Key</th>
-                        <th scope="col">Role</th>
-                        <th scope="col">Status</th>
-                        <th scope="col" className="hide-narrow">Expires</th>
-                        <th scope="col" className="hide-narrow">Last used</th>
-                        <th scope="col">
-                          <span className="sr-only">Actions</span>
-                        </th>
+                <DataTable
+                  caption="API keys"
+                  head={
+                    <>
+                      <th scope="col">Key</th>
+                      <th scope="col">Role</th>
+                      <th scope="col">Status</th>
+                      <th scope="col" className="hide-narrow">Expires</th>
+                      <th scope="col" className="hide-narrow">Last used</th>
+                      <ActionsHead />
+                    </>
+                  }
+                >
+                  {keys.value.items.map((k) => {
+                    const expired = k.expiresAt !== null && new Date(k.expiresAt).getTime() <= now;
+                    return (
+                      <tr key={k.id}>
+                        <td>
+                          <strong>{k.name}</strong>
+                          <div className="muted small mono">{k.prefix}…</div>
+                        </td>
+                        <td className="small">{k.role ? roleLabel.get(k.role) : "Platform admin"}</td>
+                        <td>{k.revokedAt ? <Badge tone="bad">Revoked</Badge> : expired ? <Badge tone="warn">Expired</Badge> : <Badge tone="ok">Active</Badge>}</td>
+                        <td className="hide-narrow small">{k.expiresAt ? fmtDate(k.expiresAt) : <span className="muted">never</span>}</td>
+                        <td className="hide-narrow small" suppressHydrationWarning>
+                          {fmtAgo(k.lastUsedAt)}
+                        </td>
+                        <td>{k.revokedAt ? <span className="muted small">{fmtDate(k.revokedAt)}</span> : <RevokeApiKeyButton tenant={tenant} apiKey={k} />}</td>
                       </tr>
-                    </thead>
-                    <tbody>
-                      {keys.value.items.map((k) => {
-                        const expired = k.expiresAt !== null && new Date(k.expiresAt).getTime() <= now;
-                        return (
-                          <tr key={k.id}>
-                            <td>
-                              <strong>{k.name}</strong>
-                              <div className="muted small mono">{k.prefix}…</div>
-                            </td>
-                            <td className="small">{k.role ? roleLabel.get(k.role) : "Platform admin"}</td>
-                            <td>{k.revokedAt ? <Badge tone="bad">Revoked</Badge> : expired ? <Badge tone="warn">Expired</Badge> : <Badge tone="ok">Active</Badge>}</td>
-                            <td className="hide-narrow small">{k.expiresAt ? fmtDate(k.expiresAt) : <span className="muted">never</span>}</td>
-                            <td className="hide-narrow small" suppressHydrationWarning>
-                              {fmtAgo(k.lastUsedAt)}
-                            </td>
-                            <td>{k.revokedAt ? <span className="muted small">{fmtDate(k.revokedAt)}</span> : <RevokeApiKeyButton tenant={tenant} apiKey={k} />}</td>
-                          </tr>
-                        );
-                      })}
-                    </tbody>
-                  </table>
-                </div>
+                    );
+                  })}
+                </DataTable>
               )}
               <CreateApiKeyForm tenant={tenant} roles={rolesUpTo(role)} />
             </Notices>
@@ -260,46 +236,41 @@ export default async function SettingsPage({ params }: { params: Promise<{ tenan
               {authorities.value.items.length === 0 ? (
                 <p className="muted small">No certificate authority yet{admin ? ": create one below to issue device certificates." : "; a tenant admin can create one."}</p>
               ) : (
-                <div className="table-wrap">
-                  <table>
-                    <caption className="sr-only">Certificate authorities</caption>
-                    <thead>
-                      <tr>
-                        <th scope="col">CA</th>
-                        <th scope="col">Status</th>
-                        <th scope="col" className="hide-narrow">Valid until</th>
-                        <th scope="col" className="hide-narrow">Fingerprint (SHA-256)</th>
-                        <th scope="col">
-                          <span className="sr-only">Actions</span>
-                        </th>
+                <DataTable
+                  caption="Certificate authorities"
+                  head={
+                    <>
+                      <th scope="col">CA</th>
+                      <th scope="col">Status</th>
+                      <th scope="col" className="hide-narrow">Valid until</th>
+                      <th scope="col" className="hide-narrow">Fingerprint (SHA-256)</th>
+                      <ActionsHead />
+                    </>
+                  }
+                >
+                  {authorities.value.items.map((a) => {
+                    const expired = new Date(a.notAfter).getTime() <= now;
+                    return (
+                      <tr key={a.id}>
+                        <td>
+                          <strong>{a.name}</strong>
+                          <div className="muted small">Created {fmtDate(a.createdAt)}</div>
+                        </td>
+                        <td>{a.revokedAt ? <Badge tone="bad">Revoked</Badge> : expired ? <Badge tone="warn">Expired</Badge> : <Badge tone="ok">Active</Badge>}</td>
+                        <td className="hide-narrow small">{fmtDate(a.notAfter)}</td>
+                        <td className="hide-narrow mono small break">{a.fingerprintSha256}</td>
+                        <td>
+                          <div className="row nowrap">
+                            <a className="button small" href={`/t/${tenant}/settings/authorities/${a.id}/pem`} download>
+                              Download CA certificate<span className="sr-only"> {a.name}</span>
+                            </a>
+                            {admin && !a.revokedAt ? <RevokeAuthorityButton tenant={tenant} authority={a} /> : null}
+                          </div>
+                        </td>
                       </tr>
-                    </thead>
-                    <tbody>
-                      {authorities.value.items.map((a) => {
-                        const expired = new Date(a.notAfter).getTime() <= now;
-                        return (
-                          <tr key={a.id}>
-                            <td>
-                              <strong>{a.name}</strong>
-                              <div className="muted small">Created {fmtDate(a.createdAt)}</div>
-                            </td>
-                            <td>{a.revokedAt ? <Badge tone="bad">Revoked</Badge> : expired ? <Badge tone="warn">Expired</Badge> : <Badge tone="ok">Active</Badge>}</td>
-                            <td className="hide-narrow small">{fmtDate(a.notAfter)}</td>
-                            <td className="hide-narrow mono small break">{a.fingerprintSha256}</td>
-                            <td>
-                              <div className="row nowrap">
-                                <a className="button small" href={`/t/${tenant}/settings/authorities/${a.id}/pem`} download>
-                                  Download CA certificate<span className="sr-only"> {a.name}</span>
-                                </a>
-                                {admin && !a.revokedAt ? <RevokeAuthorityButton tenant={tenant} authority={a} /> : null}
-                              </div>
-                            </td>
-                          </tr>
-                        );
-                      })}
-                    </tbody>
-                  </table>
-                </div>
+                    );
+                  })}
+                </DataTable>
               )}
               {admin ? <CreateAuthorityForm tenant={tenant} /> : null}
             </Notices>

@@ -1,14 +1,22 @@
 "use client";
 /** Forms of the tenant settings page: name, members, groups, API keys and certificate authorities. */
-import { useActionState, useId, useState } from "react";
-import { ActionMessage, ConfirmSubmit, SubmitButton, useResetOnSuccess } from "@/components/forms.tsx";
+import { useActionState, useId } from "react";
+import { ActionMessage, SubmitButton, useResetOnSuccess } from "@/components/forms.tsx";
 import { idleState } from "@/lib/idle.ts";
 import type { ApiKey, Group, Membership } from "@/lib/types.ts";
-import { echoed, FieldErrors, LocalDateTimeInput, OnceSecret, OtherErrors } from "@/components/parts/client.tsx";
+import { echoed, Field, FieldErrors, LocalDateTimeInput, OnceSecret, OtherErrors, Subform, useShownOnce } from "@/components/parts/client.tsx";
+import { ConfirmForm } from "@/components/parts/confirm-form.tsx";
 import { useNotify, withNotice } from "@/components/parts/notices.tsx";
 import { ROLES } from "./roles.ts";
 import { addMember, changeMemberRole, createApiKey, createAuthority, createGroup, deleteGroup, removeMember, renameTenant, revokeApiKey, revokeAuthority } from "./actions.ts";
 
+function RoleOptions({ roles }: { roles?: Membership["role"][] }) {
+  return ROLES.filter(([v]) => !roles || roles.includes(v)).map(([v, l]) => (
+    <option key={v} value={v}>
+      {l}
+    </option>
+  ));
+}
 
 function Tenant({ tenant }: { tenant: string }) {
   return <input type="hidden" name="tenant" value={tenant} />;
@@ -43,62 +51,39 @@ export function AddMemberForm({ tenant, issuers }: { tenant: string; issuers: st
   const listId = useId();
   const v = echoed(state);
   return (
-    <form className="subform" action={action} ref={ref} aria-labelledby="add-member">
-      <h3 id="add-member">Add a member</h3>
-      <div aria-live="polite">
-        <ActionMessage state={state} />
-      </div>
+    <Subform id="add-member" title="Add a member" action={action} formRef={ref} state={state}>
       <Tenant tenant={tenant} />
       <div className="grid-2">
-        <div className="field">
-          <label htmlFor="member-issuer">Issuer</label>
+        <Field id="member-issuer" label="Issuer" state={state} name="issuer" hint={<>The identity provider: the Keycloak realm URL, or <code>local</code> for local accounts.</>}>
           <input id="member-issuer" name="issuer" required list={listId} defaultValue={v("issuer", issuers[0] ?? "")} aria-describedby="member-issuer-hint" />
           <datalist id={listId}>
             {issuers.map((i) => (
               <option key={i} value={i} />
             ))}
           </datalist>
-          <div className="hint" id="member-issuer-hint">
-            The identity provider: the Keycloak realm URL, or <code>local</code> for local accounts.
-          </div>
-          <FieldErrors state={state} name="issuer" />
-        </div>
-        <div className="field">
-          <label htmlFor="member-subject">Subject</label>
+        </Field>
+        <Field id="member-subject" label="Subject" state={state} name="subject" hint={<>The user&apos;s <code>sub</code> claim (their user ID in Keycloak).</>}>
           <input id="member-subject" name="subject" defaultValue={v("subject")} required maxLength={255} autoComplete="off" aria-describedby="member-subject-hint" />
-          <div className="hint" id="member-subject-hint">
-            The user&apos;s <code>sub</code> claim (their user ID in Keycloak).
-          </div>
-          <FieldErrors state={state} name="subject" />
-        </div>
-        <div className="field">
-          <label htmlFor="member-email">Email (optional)</label>
+        </Field>
+        <Field id="member-email" label="Email (optional)" state={state} name="email">
           <input id="member-email" name="email" defaultValue={v("email")} type="email" autoComplete="off" />
-          <FieldErrors state={state} name="email" />
-        </div>
-        <div className="field">
-          <label htmlFor="member-role">Role</label>
+        </Field>
+        <Field id="member-role" label="Role" state={state} name="role">
           {/* keyed: React does not re-apply a select's defaultValue, and the form resets after a failed action too */}
           <select id="member-role" name="role" key={v("role", "tenant_viewer")} defaultValue={v("role", "tenant_viewer")}>
-            {ROLES.map(([v, l]) => (
-              <option key={v} value={v}>
-                {l}
-              </option>
-            ))}
+            <RoleOptions />
           </select>
-          <FieldErrors state={state} name="role" />
-        </div>
+        </Field>
       </div>
       <OtherErrors state={state} known={["issuer", "subject", "email", "role"]} />
       <SubmitButton pendingText="Adding…">Add member</SubmitButton>
-    </form>
+    </Subform>
   );
 }
 
 export function MemberActions({ tenant, member, label }: { tenant: string; member: Pick<Membership, "userId" | "role">; label: string }) {
   const notify = useNotify();
   const [, change] = useActionState(withNotice(notify, changeMemberRole), idleState);
-  const [, remove] = useActionState(withNotice(notify, removeMember), idleState);
   const selectId = `role-${member.userId}`;
   return (
     <div className="row nowrap">
@@ -109,23 +94,15 @@ export function MemberActions({ tenant, member, label }: { tenant: string; membe
           Role of {label}
         </label>
         <select id={selectId} name="role" defaultValue={member.role} className="compact">
-          {ROLES.map(([v, l]) => (
-            <option key={v} value={v}>
-              {l}
-            </option>
-          ))}
+          <RoleOptions />
         </select>
         <SubmitButton className="small">
           Change role<span className="sr-only"> of {label}</span>
         </SubmitButton>
       </form>
-      <form action={remove}>
-        <Tenant tenant={tenant} />
-        <input type="hidden" name="userId" value={member.userId} />
-        <ConfirmSubmit question={`Remove ${label} from this tenant? Roles their identity provider groups give them still apply.`}>
-          Remove<span className="sr-only"> {label}</span>
-        </ConfirmSubmit>
-      </form>
+      <ConfirmForm notice action={removeMember} fields={{ tenant, userId: member.userId }} question={`Remove ${label} from this tenant? Roles their identity provider groups give them still apply.`}>
+        Remove<span className="sr-only"> {label}</span>
+      </ConfirmForm>
     </div>
   );
 }
@@ -137,41 +114,27 @@ export function CreateGroupForm({ tenant }: { tenant: string }) {
   const ref = useResetOnSuccess(state);
   const v = echoed(state);
   return (
-    <form className="subform" action={action} ref={ref} aria-labelledby="create-group">
-      <h3 id="create-group">Create a group</h3>
-      <div aria-live="polite">
-        <ActionMessage state={state} />
-      </div>
+    <Subform id="create-group" title="Create a group" action={action} formRef={ref} state={state}>
       <Tenant tenant={tenant} />
       <div className="grid-2">
-        <div className="field">
-          <label htmlFor="group-name">Group name</label>
+        <Field id="group-name" label="Group name" state={state} name="name">
           <input id="group-name" name="name" defaultValue={v("name")} required maxLength={200} placeholder="floor-2" />
-          <FieldErrors state={state} name="name" />
-        </div>
-        <div className="field">
-          <label htmlFor="group-description">Group description</label>
+        </Field>
+        <Field id="group-description" label="Group description" state={state} name="description">
           <input id="group-description" name="description" defaultValue={v("description")} maxLength={1000} />
-          <FieldErrors state={state} name="description" />
-        </div>
+        </Field>
       </div>
       <OtherErrors state={state} known={["name", "description"]} />
       <SubmitButton pendingText="Creating…">Create group</SubmitButton>
-    </form>
+    </Subform>
   );
 }
 
 export function DeleteGroupButton({ tenant, group }: { tenant: string; group: Pick<Group, "id" | "name" | "memberCount"> }) {
-  const notify = useNotify();
-  const [, action] = useActionState(withNotice(notify, deleteGroup), idleState);
   return (
-    <form action={action}>
-      <Tenant tenant={tenant} />
-      <input type="hidden" name="groupId" value={group.id} />
-      <ConfirmSubmit question={`Delete the group ${group.name}? Its ${group.memberCount} device(s) stay, but role bindings to the group are removed.`}>
-        Delete<span className="sr-only"> group {group.name}</span>
-      </ConfirmSubmit>
-    </form>
+    <ConfirmForm notice action={deleteGroup} fields={{ tenant, groupId: group.id }} question={`Delete the group ${group.name}? Its ${group.memberCount} device(s) stay, but role bindings to the group are removed.`}>
+      Delete<span className="sr-only"> group {group.name}</span>
+    </ConfirmForm>
   );
 }
 
@@ -180,15 +143,10 @@ export function DeleteGroupButton({ tenant, group }: { tenant: string; group: Pi
 export function CreateApiKeyForm({ tenant, roles }: { tenant: string; roles: Membership["role"][] }) {
   const [state, action] = useActionState(createApiKey, idleState);
   const ref = useResetOnSuccess(state);
-  const [dismissedAt, setDismissedAt] = useState<number | undefined>(undefined);
-  const created = state.ok && state.at !== dismissedAt ? (state as { data?: ApiKey & { key: string } }).data : undefined;
+  const [created, dismiss] = useShownOnce(state as typeof state & { data?: ApiKey & { key: string } });
   const v = echoed(state);
   return (
-    <form className="subform" action={action} ref={ref} aria-labelledby="create-api-key">
-      <h3 id="create-api-key">Create an API key</h3>
-      <div aria-live="polite">
-        <ActionMessage state={state} />
-      </div>
+    <Subform id="create-api-key" title="Create an API key" action={action} formRef={ref} state={state}>
       {created ? (
         <div className="stack-tight">
           <OnceSecret label="API key" value={created.key} copyLabel="Copy API key">
@@ -197,29 +155,21 @@ export function CreateApiKeyForm({ tenant, roles }: { tenant: string; roles: Mem
           <p className="small muted">
             Scripts send it to the admin API as <code>Authorization: Bearer {created.prefix}…</code>.
           </p>
-          <button type="button" onClick={() => setDismissedAt(state.at)}>
+          <button type="button" onClick={dismiss}>
             I have saved the key
           </button>
         </div>
       ) : null}
       <Tenant tenant={tenant} />
       <div className="grid-3">
-        <div className="field">
-          <label htmlFor="key-name">Key name</label>
+        <Field id="key-name" label="Key name" state={state} name="name">
           <input id="key-name" name="name" defaultValue={v("name")} required maxLength={200} placeholder="provisioning-script" />
-          <FieldErrors state={state} name="name" />
-        </div>
-        <div className="field">
-          <label htmlFor="key-role">Key role</label>
+        </Field>
+        <Field id="key-role" label="Key role" state={state} name="role">
           <select id="key-role" name="role" key={v("role")} defaultValue={v("role", roles.includes("tenant_operator") ? "tenant_operator" : (roles[0] ?? ""))}>
-            {ROLES.filter(([v]) => roles.includes(v)).map(([v, l]) => (
-              <option key={v} value={v}>
-                {l}
-              </option>
-            ))}
+            <RoleOptions roles={roles} />
           </select>
-          <FieldErrors state={state} name="role" />
-        </div>
+        </Field>
         <div>
           <LocalDateTimeInput name="expiresAt" label="Key expires at (optional)" hint="Your local time; empty: never." resetKey={state.ok ? state.at : undefined} />
           <FieldErrors state={state} name="expiresAt" />
@@ -227,21 +177,15 @@ export function CreateApiKeyForm({ tenant, roles }: { tenant: string; roles: Mem
       </div>
       <OtherErrors state={state} known={["name", "role", "expiresAt"]} />
       <SubmitButton pendingText="Creating…">Create API key</SubmitButton>
-    </form>
+    </Subform>
   );
 }
 
 export function RevokeApiKeyButton({ tenant, apiKey }: { tenant: string; apiKey: Pick<ApiKey, "id" | "name"> }) {
-  const notify = useNotify();
-  const [, action] = useActionState(withNotice(notify, revokeApiKey), idleState);
   return (
-    <form action={action}>
-      <Tenant tenant={tenant} />
-      <input type="hidden" name="keyId" value={apiKey.id} />
-      <ConfirmSubmit question={`Revoke the API key ${apiKey.name}? Scripts using it stop working at once.`}>
-        Revoke<span className="sr-only"> API key {apiKey.name}</span>
-      </ConfirmSubmit>
-    </form>
+    <ConfirmForm notice action={revokeApiKey} fields={{ tenant, keyId: apiKey.id }} question={`Revoke the API key ${apiKey.name}? Scripts using it stop working at once.`}>
+      Revoke<span className="sr-only"> API key {apiKey.name}</span>
+    </ConfirmForm>
   );
 }
 
@@ -252,41 +196,27 @@ export function CreateAuthorityForm({ tenant }: { tenant: string }) {
   const ref = useResetOnSuccess(state);
   const v = echoed(state);
   return (
-    <form className="subform" action={action} ref={ref} aria-labelledby="create-ca">
-      <h3 id="create-ca">Create a certificate authority</h3>
-      <div aria-live="polite">
-        <ActionMessage state={state} />
-      </div>
+    <Subform id="create-ca" title="Create a certificate authority" action={action} formRef={ref} state={state}>
       <Tenant tenant={tenant} />
       <div className="grid-2">
-        <div className="field">
-          <label htmlFor="ca-name">CA name</label>
+        <Field id="ca-name" label="CA name" state={state} name="name">
           <input id="ca-name" name="name" defaultValue={v("name")} required maxLength={200} placeholder="Acme devices 2026" />
-          <FieldErrors state={state} name="name" />
-        </div>
-        <div className="field">
-          <label htmlFor="ca-days">CA validity (days)</label>
+        </Field>
+        <Field id="ca-days" label="CA validity (days)" state={state} name="validityDays">
           <input id="ca-days" name="validityDays" type="number" min={1} max={7300} defaultValue={v("validityDays", "3650")} required />
-          <FieldErrors state={state} name="validityDays" />
-        </div>
+        </Field>
       </div>
       <OtherErrors state={state} known={["name", "validityDays"]} />
       <p className="small muted">The CA&apos;s private key is generated and sealed in the broker; it never leaves it.</p>
       <SubmitButton pendingText="Creating…">Create CA</SubmitButton>
-    </form>
+    </Subform>
   );
 }
 
 export function RevokeAuthorityButton({ tenant, authority }: { tenant: string; authority: { id: string; name: string } }) {
-  const notify = useNotify();
-  const [, action] = useActionState(withNotice(notify, revokeAuthority), idleState);
   return (
-    <form action={action}>
-      <Tenant tenant={tenant} />
-      <input type="hidden" name="authorityId" value={authority.id} />
-      <ConfirmSubmit question={`Revoke the certificate authority ${authority.name}? It signs no more certificates and every device certificate it issued stops working. This cannot be undone.`}>
-        Revoke<span className="sr-only"> CA {authority.name}</span>
-      </ConfirmSubmit>
-    </form>
+    <ConfirmForm notice action={revokeAuthority} fields={{ tenant, authorityId: authority.id }} question={`Revoke the certificate authority ${authority.name}? It signs no more certificates and every device certificate it issued stops working. This cannot be undone.`}>
+      Revoke<span className="sr-only"> CA {authority.name}</span>
+    </ConfirmForm>
   );
 }

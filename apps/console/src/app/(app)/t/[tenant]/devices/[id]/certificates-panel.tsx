@@ -7,14 +7,15 @@
  */
 import Link from "next/link";
 import { useActionState, useState } from "react";
-import { ActionMessage, ConfirmSubmit, CopyButton, SubmitButton, useResetOnSuccess } from "@/components/forms.tsx";
+import { ConfirmSubmit, CopyButton, SubmitButton, useResetOnSuccess } from "@/components/forms.tsx";
 import { fmtDate } from "@/lib/format.ts";
 import { idleState } from "@/lib/idle.ts";
 import type { Authority, Certificate, IssuedCertificate } from "@/lib/types.ts";
 import { issueCertificate, revokeCertificate } from "../actions.ts";
-import { DownloadButton, echoed, FieldErrors, OnceSecret, OtherErrors, Pill, Snippet } from "@/components/parts/client.tsx";
+import { DownloadButton, echoed, Field, OnceCard, OnceSecret, OtherErrors, Pill, Snippet, Subform, useShownOnce } from "@/components/parts/client.tsx";
 import { Notices, useNotify, withNotice } from "@/components/parts/notices.tsx";
 import { certificateSnippets, fileStem, type Endpoint } from "../snippets.ts";
+import { ActionsHead, DataTable } from "@/components/table.tsx";
 
 export type CertificateStatus = "valid" | "revoked" | "expired" | "not_yet_valid";
 export type CertificateRow = Certificate & { status: CertificateStatus; authorityName: string };
@@ -63,8 +64,7 @@ function Issued({ ctx, issued, onDone }: { ctx: Ctx; issued: IssuedCertificate; 
   const keyFile = issued.privateKeyPem ? `${stem}.key.pem` : `${stem}.key`;
   const s = certificateSnippets(ctx.endpoint, { clientId: ctx.clientId, certFile, keyFile });
   return (
-    <section className="card highlight" aria-labelledby="issued-certificate">
-      <h3 id="issued-certificate">Certificate issued</h3>
+    <OnceCard id="issued-certificate" title="Certificate issued" done={issued.privateKeyPem ? "I have saved the private key" : "Done"} onDone={onDone}>
       <dl className="facts">
         <dt>Subject</dt>
         <dd className="mono">{issued.subject}</dd>
@@ -106,10 +106,7 @@ function Issued({ ctx, issued, onDone }: { ctx: Ctx; issued: IssuedCertificate; 
       </p>
       <Snippet title="mosquitto_pub (TLS)" code={s.mosquitto} />
       <Snippet title="MQTT.js (TLS)" code={s.mqttjs} />
-      <button type="button" onClick={onDone}>
-        {issued.privateKeyPem ? "I have saved the private key" : "Done"}
-      </button>
-    </section>
+    </OnceCard>
   );
 }
 
@@ -121,13 +118,10 @@ function IssueForm({ ctx, authorities, state, action }: { ctx: Ctx; authorities:
   const ref = useResetOnSuccess(state);
   const v = echoed(state);
   return (
-    <form className="subform" action={action} ref={ref} aria-labelledby="issue-certificate">
-      <h3 id="issue-certificate">Issue a certificate</h3>
-      <div aria-live="polite">{state.ok ? null : <ActionMessage state={state} />}</div>
+    <Subform id="issue-certificate" title="Issue a certificate" action={action} formRef={ref} state={state} failuresOnly>
       <Ids ctx={ctx} />
       <div className="grid-2">
-        <div className="field">
-          <label htmlFor="cert-authority">Certificate authority</label>
+        <Field id="cert-authority" label="Certificate authority" state={state} name="authorityId">
           <select id="cert-authority" name="authorityId" required key={v("authorityId")} defaultValue={v("authorityId", authorities.length === 1 ? (authorities[0]?.id ?? "") : "")}>
             {authorities.length === 1 ? null : (
               <option value="" disabled>
@@ -140,13 +134,10 @@ function IssueForm({ ctx, authorities, state, action }: { ctx: Ctx; authorities:
               </option>
             ))}
           </select>
-          <FieldErrors state={state} name="authorityId" />
-        </div>
-        <div className="field">
-          <label htmlFor="cert-days">Validity (days)</label>
+        </Field>
+        <Field id="cert-days" label="Validity (days)" state={state} name="validityDays">
           <input id="cert-days" name="validityDays" type="number" min={1} max={3650} defaultValue={v("validityDays", "365")} required />
-          <FieldErrors state={state} name="validityDays" />
-        </div>
+        </Field>
       </div>
       {/* form="": the radios belong to no form, so React's reset of the form after each action cannot flip them
           back while the CSR box stays; the action tells the mode by whether the CSR box was sent. */}
@@ -162,19 +153,24 @@ function IssueForm({ ctx, authorities, state, action }: { ctx: Ctx; authorities:
         </label>
       </fieldset>
       {mode === "csr" ? (
-        <div className="field">
-          <label htmlFor="cert-csr">CSR (PEM)</label>
+        <Field
+          id="cert-csr"
+          label="CSR (PEM)"
+          state={state}
+          name="csrPem"
+          hint={
+            <>
+              For example <code>openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout {fileStem(ctx.clientId)}.key -out {fileStem(ctx.clientId)}.csr -subj &quot;/CN={ctx.clientId}&quot;</code>. The
+              subject is set by the CA from the device; only the public key is taken from the CSR.
+            </>
+          }
+        >
           <textarea id="cert-csr" name="csrPem" defaultValue={v("csrPem")} required maxLength={16_384} placeholder={"-----BEGIN CERTIFICATE REQUEST-----\n…\n-----END CERTIFICATE REQUEST-----"} aria-describedby="cert-csr-hint" />
-          <div className="hint" id="cert-csr-hint">
-            For example <code>openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout {fileStem(ctx.clientId)}.key -out {fileStem(ctx.clientId)}.csr -subj &quot;/CN={ctx.clientId}&quot;</code>. The
-            subject is set by the CA from the device; only the public key is taken from the CSR.
-          </div>
-          <FieldErrors state={state} name="csrPem" />
-        </div>
+        </Field>
       ) : null}
       <OtherErrors state={state} known={["authorityId", "validityDays", "csrPem"]} />
       <SubmitButton pendingText="Issuing…">Issue certificate</SubmitButton>
-    </form>
+    </Subform>
   );
 }
 
@@ -224,63 +220,57 @@ export function CertificatesPanel({
 }: Ctx & { certificates: CertificateRow[]; total: number; authorities: Pick<Authority, "id" | "name" | "notAfter">[]; canEdit: boolean }) {
   const ctx: Ctx = { tenant, deviceId, clientId, endpoint };
   const [state, action] = useActionState(issueCertificate, idleState as IssueState);
-  const [dismissedAt, setDismissedAt] = useState<number | undefined>(undefined);
-  const issued = state.ok && state.data && state.at !== dismissedAt ? state.data : null;
+  const [issued, dismiss] = useShownOnce(state);
   return (
     <Notices>
-      {issued ? <Issued ctx={ctx} issued={issued} onDone={() => setDismissedAt(state.at)} /> : null}
+      {issued ? <Issued ctx={ctx} issued={issued} onDone={dismiss} /> : null}
       {certificates.length === 0 ? (
         <p className="muted small">No certificates. {canEdit ? "Issue one below to let the device log in with mutual TLS." : ""}</p>
       ) : (
-        <div className="table-wrap">
-          <table>
-            <caption className="sr-only">Certificates</caption>
-            <thead>
-              <tr>
-                <th scope="col">Certificate</th>
-                <th scope="col">Status</th>
-                <th scope="col">Valid until</th>
-                <th scope="col" className="hide-narrow">Fingerprint (SHA-256)</th>
-                <th scope="col">
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {certificates.map((c) => (
-                <tr key={c.id}>
-                  <td>
-                    <div className="mono small">{c.subject}</div>
-                    <div className="muted small">
-                      Serial <span className="mono">{c.serialNumber}</span> · {c.authorityName}
-                    </div>
-                  </td>
-                  <td>
-                    <Pill tone={statusBadge[c.status].tone}>{statusBadge[c.status].label}</Pill>
-                    {c.revokedAt ? (
-                      <div className="muted small">
-                        {reasonLabel.get(c.revocationReason ?? "unspecified") ?? c.revocationReason}, {fmtDate(c.revokedAt)}
-                      </div>
-                    ) : null}
-                  </td>
-                  <td className="small">{fmtDate(c.notAfter)}</td>
-                  <td className="hide-narrow mono small" title={c.fingerprintSha256}>
-                    {c.fingerprintSha256.slice(0, 23)}…
-                  </td>
-                  <td>
-                    <div className="row nowrap">
-                      <a className="button small" href={pemHref(ctx, c.id)} download>
-                        Download PEM<span className="sr-only"> of certificate {c.serialNumber}</span>
-                      </a>
-                      {canEdit && c.status !== "revoked" ? <RevokeCertificateForm ctx={ctx} certificate={c} /> : null}
-                    </div>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-          {total > certificates.length ? <p className="small muted pad">Showing {certificates.length} of {total} certificates.</p> : null}
-        </div>
+        <DataTable
+          caption="Certificates"
+          head={
+            <>
+              <th scope="col">Certificate</th>
+              <th scope="col">Status</th>
+              <th scope="col">Valid until</th>
+              <th scope="col" className="hide-narrow">Fingerprint (SHA-256)</th>
+              <ActionsHead />
+            </>
+          }
+          after={total > certificates.length ? <p className="small muted pad">Showing {certificates.length} of {total} certificates.</p> : null}
+        >
+          {certificates.map((c) => (
+            <tr key={c.id}>
+              <td>
+                <div className="mono small">{c.subject}</div>
+                <div className="muted small">
+                  Serial <span className="mono">{c.serialNumber}</span> · {c.authorityName}
+                </div>
+              </td>
+              <td>
+                <Pill tone={statusBadge[c.status].tone}>{statusBadge[c.status].label}</Pill>
+                {c.revokedAt ? (
+                  <div className="muted small">
+                    {reasonLabel.get(c.revocationReason ?? "unspecified") ?? c.revocationReason}, {fmtDate(c.revokedAt)}
+                  </div>
+                ) : null}
+              </td>
+              <td className="small">{fmtDate(c.notAfter)}</td>
+              <td className="hide-narrow mono small" title={c.fingerprintSha256}>
+                {c.fingerprintSha256.slice(0, 23)}…
+              </td>
+              <td>
+                <div className="row nowrap">
+                  <a className="button small" href={pemHref(ctx, c.id)} download>
+                    Download PEM<span className="sr-only"> of certificate {c.serialNumber}</span>
+                  </a>
+                  {canEdit && c.status !== "revoked" ? <RevokeCertificateForm ctx={ctx} certificate={c} /> : null}
+                </div>
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       )}
       {canEdit ? (
         authorities.length > 0 ? (

@@ -6,14 +6,16 @@
  * client snippets, and gone when the user dismisses it or leaves the page.
  */
 import { useActionState, useState } from "react";
-import { ActionMessage, ConfirmSubmit, SubmitButton, useResetOnSuccess } from "@/components/forms.tsx";
+import { ConfirmSubmit, SubmitButton, useResetOnSuccess } from "@/components/forms.tsx";
 import { fmtAgo, fmtDate } from "@/lib/format.ts";
 import { idleState } from "@/lib/idle.ts";
 import type { CreatedCredential, Credential } from "@/lib/types.ts";
 import { createCredential, revokeCredential, rotateCredential, setCredentialEnabled, setCredentialExpiry } from "../actions.ts";
-import { echoed, FieldErrors, LocalDateTimeInput, OnceSecret, OtherErrors, Pill, Snippet } from "@/components/parts/client.tsx";
+import { echoed, Field, FieldErrors, LocalDateTimeInput, OnceCard, OnceSecret, OtherErrors, Pill, Snippet, Subform } from "@/components/parts/client.tsx";
+import { ConfirmForm } from "@/components/parts/confirm-form.tsx";
 import { Notices, useNotify, withNotice } from "@/components/parts/notices.tsx";
 import { mqttUsername, passwordSnippets, type Endpoint } from "../snippets.ts";
+import { ActionsHead, DataTable } from "@/components/table.tsx";
 
 export type CredentialStatus = "active" | "disabled" | "expired" | "revoked";
 export type CredentialRow = Credential & { status: CredentialStatus };
@@ -46,8 +48,7 @@ function Ids({ ctx, credentialId }: { ctx: Ctx; credentialId?: string }) {
 function NewPassword({ ctx, credential, rotated, onDone }: { ctx: Ctx; credential: CreatedCredential; rotated: boolean; onDone: () => void }) {
   const s = passwordSnippets(ctx.endpoint, { clientId: ctx.clientId, username: credential.username, password: credential.password, tenant: ctx.tenant });
   return (
-    <section className="card highlight" aria-labelledby="new-password">
-      <h3 id="new-password">{rotated ? `New password for ${credential.username}` : `Credential ${credential.username} created`}</h3>
+    <OnceCard id="new-password" title={rotated ? `New password for ${credential.username}` : `Credential ${credential.username} created`} done="I have saved the password" onDone={onDone}>
       <OnceSecret label="Password" value={credential.password}>
         This password is shown only once. Copy it now: it is stored only as a hash and cannot be shown again{rotated ? "; the previous password no longer works" : ""}.
       </OnceSecret>
@@ -63,10 +64,7 @@ function NewPassword({ ctx, credential, rotated, onDone }: { ctx: Ctx; credentia
       </dl>
       <Snippet title="mosquitto_pub" code={s.mosquitto} />
       <Snippet title="MQTT.js" code={s.mqttjs} />
-      <button type="button" onClick={onDone}>
-        I have saved the password
-      </button>
-    </section>
+    </OnceCard>
   );
 }
 
@@ -77,19 +75,22 @@ function CreateCredentialForm({ ctx, state, action }: { ctx: Ctx; state: CreateS
   const ref = useResetOnSuccess(state);
   const v = echoed(state);
   return (
-    <form className="subform" action={action} ref={ref} aria-labelledby="create-credential">
-      <h3 id="create-credential">Create a credential</h3>
-      <div aria-live="polite">{state.ok ? null : <ActionMessage state={state} />}</div>
+    <Subform id="create-credential" title="Create a credential" action={action} formRef={ref} state={state} failuresOnly>
       <Ids ctx={ctx} />
       <div className="grid-2">
-        <div className="field">
-          <label htmlFor="cred-username">Username (optional)</label>
+        <Field
+          id="cred-username"
+          label="Username (optional)"
+          state={state}
+          name="username"
+          hint={
+            <>
+              Defaults to the client ID. Devices log in as <code>username@{ctx.tenant}</code>.
+            </>
+          }
+        >
           <input id="cred-username" name="username" defaultValue={v("username")} maxLength={256} autoComplete="off" placeholder={ctx.clientId.includes("@") ? "required: the client id contains @" : ctx.clientId} aria-describedby="cred-username-hint" />
-          <div className="hint" id="cred-username-hint">
-            Defaults to the client ID. Devices log in as <code>username@{ctx.tenant}</code>.
-          </div>
-          <FieldErrors state={state} name="username" />
-        </div>
+        </Field>
         <div>
           <LocalDateTimeInput name="expiresAt" label="Expires at (optional)" hint="Your local time. Leave empty for a credential that does not expire." resetKey={state.ok ? state.at : undefined} />
           <FieldErrors state={state} name="expiresAt" />
@@ -98,7 +99,7 @@ function CreateCredentialForm({ ctx, state, action }: { ctx: Ctx; state: CreateS
       <OtherErrors state={state} known={["username", "expiresAt"]} />
       <p className="small muted">A strong password is generated and shown once.</p>
       <SubmitButton pendingText="Creating…">Create credential</SubmitButton>
-    </form>
+    </Subform>
   );
 }
 
@@ -146,7 +147,6 @@ function CredentialActions({ ctx, credential, onRotated }: { ctx: Ctx; credentia
     return r;
   }, idleState);
   const [, toggle] = useActionState(withNotice(notify, setCredentialEnabled), idleState);
-  const [, revoke] = useActionState(withNotice(notify, revokeCredential), idleState);
   if (credential.status === "revoked") return <span className="muted small">Revoked {fmtDate(credential.revokedAt)}</span>;
   const who = <span className="sr-only"> {credential.username}</span>;
   return (
@@ -169,12 +169,14 @@ function CredentialActions({ ctx, credential, onRotated }: { ctx: Ctx; credentia
             {who}
           </SubmitButton>
         </form>
-        <form action={revoke}>
-          <Ids ctx={ctx} credentialId={credential.id} />
-          <ConfirmSubmit question={`Revoke the credential ${credential.username}? It stops working at once, devices using it are disconnected, and it cannot be restored.`}>
-            Revoke{who}
-          </ConfirmSubmit>
-        </form>
+        <ConfirmForm
+          notice
+          action={revokeCredential}
+          fields={{ tenant: ctx.tenant, id: ctx.deviceId, credentialId: credential.id }}
+          question={`Revoke the credential ${credential.username}? It stops working at once, devices using it are disconnected, and it cannot be restored.`}
+        >
+          Revoke{who}
+        </ConfirmForm>
       </div>
       {expiryOpen ? (
         <div className="row">
@@ -205,50 +207,43 @@ export function CredentialsPanel({ tenant, deviceId, clientId, endpoint, credent
       {credentials.length === 0 ? (
         <p className="muted small">No credentials. {canEdit ? "Create one below to let the device log in with a username and password." : ""}</p>
       ) : (
-        <div className="table-wrap">
-          <table>
-            <caption className="sr-only">Credentials</caption>
-            <thead>
-              <tr>
-                <th scope="col">Username</th>
-                <th scope="col">Status</th>
-                <th scope="col">Expires</th>
-                <th scope="col" className="hide-narrow">Last used</th>
-                <th scope="col" className="hide-narrow">Created</th>
-                {canEdit ? (
-                  <th scope="col">
-                    <span className="sr-only">Actions</span>
-                  </th>
-                ) : null}
-              </tr>
-            </thead>
-            <tbody>
-              {credentials.map((c) => (
-                <tr key={c.id}>
-                  <td>
-                    <span className="mono">{c.username}</span>
-                    <div className="muted small mono">{mqttUsername(c.username, tenant)}</div>
-                  </td>
-                  <td>
-                    <Pill tone={statusBadge[c.status].tone}>{statusBadge[c.status].label}</Pill>
-                    {c.status === "revoked" ? <div className="muted small">{fmtDate(c.revokedAt)}</div> : null}
-                  </td>
-                  <td className="small">{c.expiresAt ? fmtDate(c.expiresAt) : <span className="muted">never</span>}</td>
-                  <td className="small hide-narrow" title={c.lastUsedAt ? fmtDate(c.lastUsedAt) : undefined} suppressHydrationWarning>
-                    {fmtAgo(c.lastUsedAt)}
-                  </td>
-                  <td className="small hide-narrow">{fmtDate(c.createdAt)}</td>
-                  {canEdit ? (
-                    <td>
-                      <CredentialActions ctx={ctx} credential={c} onRotated={setRotated} />
-                    </td>
-                  ) : null}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-          {total > credentials.length ? <p className="small muted pad">Showing {credentials.length} of {total} credentials.</p> : null}
-        </div>
+        <DataTable
+          caption="Credentials"
+          head={
+            <>
+              <th scope="col">Username</th>
+              <th scope="col">Status</th>
+              <th scope="col">Expires</th>
+              <th scope="col" className="hide-narrow">Last used</th>
+              <th scope="col" className="hide-narrow">Created</th>
+              {canEdit ? <ActionsHead /> : null}
+            </>
+          }
+          after={total > credentials.length ? <p className="small muted pad">Showing {credentials.length} of {total} credentials.</p> : null}
+        >
+          {credentials.map((c) => (
+            <tr key={c.id}>
+              <td>
+                <span className="mono">{c.username}</span>
+                <div className="muted small mono">{mqttUsername(c.username, tenant)}</div>
+              </td>
+              <td>
+                <Pill tone={statusBadge[c.status].tone}>{statusBadge[c.status].label}</Pill>
+                {c.status === "revoked" ? <div className="muted small">{fmtDate(c.revokedAt)}</div> : null}
+              </td>
+              <td className="small">{c.expiresAt ? fmtDate(c.expiresAt) : <span className="muted">never</span>}</td>
+              <td className="small hide-narrow" title={c.lastUsedAt ? fmtDate(c.lastUsedAt) : undefined} suppressHydrationWarning>
+                {fmtAgo(c.lastUsedAt)}
+              </td>
+              <td className="small hide-narrow">{fmtDate(c.createdAt)}</td>
+              {canEdit ? (
+                <td>
+                  <CredentialActions ctx={ctx} credential={c} onRotated={setRotated} />
+                </td>
+              ) : null}
+            </tr>
+          ))}
+        </DataTable>
       )}
       {canEdit ? <CreateCredentialForm ctx={ctx} state={created} action={create} /> : null}
     </Notices>

@@ -1,12 +1,13 @@
 "use client";
 /** Forms of the device page: details, enable/disable, delete and group membership. */
 import Link from "next/link";
-import { useActionState } from "react";
+import { useActionState, type ReactNode } from "react";
 import { ActionMessage, ConfirmSubmit, SubmitButton } from "@/components/forms.tsx";
+import type { ActionState } from "@/lib/action.ts";
 import { idleState } from "@/lib/idle.ts";
 import type { Device, Group } from "@/lib/types.ts";
 import { addToGroup, deleteDevice, removeFromGroup, setDeviceEnabled, updateDevice } from "../actions.ts";
-import { echoed, FieldErrors, OtherErrors } from "@/components/parts/client.tsx";
+import { echoed, Field, OtherErrors, Subform } from "@/components/parts/client.tsx";
 import { Notices, useNotify, withNotice } from "@/components/parts/notices.tsx";
 
 type DeviceView = Pick<Device, "id" | "clientId" | "description" | "tags" | "enabled">;
@@ -24,39 +25,47 @@ export function EditDeviceForm({ tenant, device }: { tenant: string; device: Dev
   const [state, action] = useActionState(updateDevice, idleState);
   const v = echoed(state);
   return (
-    <form className="subform" action={action} aria-labelledby="edit-device">
-      <h3 id="edit-device">Edit details</h3>
-      <div aria-live="polite">
-        <ActionMessage state={state} />
-      </div>
+    <Subform id="edit-device" title="Edit details" action={action} state={state}>
       <Ids tenant={tenant} id={device.id} />
-      <div className="field">
-        <label htmlFor="edit-description">Description</label>
+      <Field id="edit-description" label="Description" state={state} name="description">
         <input id="edit-description" name="description" maxLength={1000} defaultValue={v("description", device.description ?? "")} />
-        <FieldErrors state={state} name="description" />
-      </div>
-      <div className="field">
-        <label htmlFor="edit-tags">Tags</label>
+      </Field>
+      <Field
+        id="edit-tags"
+        label="Tags"
+        state={state}
+        name="tags"
+        hint={
+          <>
+            Comma-separated; letters, digits and <code>_ . : = -</code>.
+          </>
+        }
+      >
         <input id="edit-tags" name="tags" defaultValue={v("tags", device.tags.join(", "))} aria-describedby="edit-tags-hint" />
-        <div className="hint" id="edit-tags-hint">
-          Comma-separated; letters, digits and <code>_ . : = -</code>.
-        </div>
-        <FieldErrors state={state} name="tags" />
-      </div>
+      </Field>
       <OtherErrors state={state} known={["description", "tags"]} />
       <SubmitButton pendingText="Saving…">Save changes</SubmitButton>
-    </form>
+    </Subform>
   );
 }
 
-export function EnableDeviceForm({ tenant, device }: { tenant: string; device: DeviceView }) {
-  const [state, action] = useActionState(setDeviceEnabled, idleState);
+/** A form acting on the whole device, its outcome announced above it. */
+function DeviceActionForm({ tenant, device, run, children }: { tenant: string; device: DeviceView; run: (prev: ActionState, form: FormData) => Promise<ActionState>; children: ReactNode }) {
+  const [state, action] = useActionState(run, idleState);
   return (
     <form action={action}>
       <div aria-live="polite">
         <ActionMessage state={state} />
       </div>
       <Ids tenant={tenant} id={device.id} />
+      {children}
+    </form>
+  );
+}
+
+export function EnableDeviceForm({ tenant, device }: { tenant: string; device: DeviceView }) {
+  return (
+    <DeviceActionForm tenant={tenant} device={device} run={setDeviceEnabled}>
       <input type="hidden" name="enabled" value={device.enabled ? "false" : "true"} />
       <p className="small muted">
         {device.enabled
@@ -66,25 +75,20 @@ export function EnableDeviceForm({ tenant, device }: { tenant: string; device: D
       <SubmitButton className={device.enabled ? "danger" : "primary"} pendingText={device.enabled ? "Disabling…" : "Enabling…"}>
         {device.enabled ? "Disable device" : "Enable device"}
       </SubmitButton>
-    </form>
+    </DeviceActionForm>
   );
 }
 
 export function DeleteDeviceForm({ tenant, device }: { tenant: string; device: DeviceView }) {
-  const [state, action] = useActionState(deleteDevice, idleState);
   return (
-    <form action={action}>
-      <div aria-live="polite">
-        <ActionMessage state={state} />
-      </div>
-      <Ids tenant={tenant} id={device.id} />
+    <DeviceActionForm tenant={tenant} device={device} run={deleteDevice}>
       <input type="hidden" name="clientId" value={device.clientId} />
       <input type="hidden" name="returnToList" value="1" />
       <p className="small muted">Deleting removes the device with its credentials, certificates, group memberships and role bindings, and disconnects it. This cannot be undone.</p>
       <ConfirmSubmit className="danger" question={`Delete the device ${device.clientId}? Its credentials and certificates are deleted with it. This cannot be undone.`}>
         Delete device
       </ConfirmSubmit>
-    </form>
+    </DeviceActionForm>
   );
 }
 

@@ -17,6 +17,7 @@ import type { Endpoint } from "../snippets.ts";
 import { CertificatesPanel, type CertificateRow, type CertificateStatus } from "./certificates-panel.tsx";
 import { CredentialsPanel, type CredentialRow, type CredentialStatus } from "./credentials-panel.tsx";
 import { DeleteDeviceForm, EditDeviceForm, EnableDeviceForm, GroupsPanel } from "./device-forms.tsx";
+import { settle } from "@/lib/settle.ts";
 
 export const metadata: Metadata = { title: "Device" };
 
@@ -175,14 +176,3 @@ export default async function DevicePage({ params }: { params: Promise<{ tenant:
   );
 }
 
-type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
-
-/** One failing section (say, a viewer's 403 on a list) must not take the whole page down. */
-async function settle<T>(p: Promise<T>): Promise<Settled<T>> {
-  try {
-    return { ok: true, value: await p };
-  } catch (error) {
-    unstable_rethrow(error); // an expired session redirects to sign-in
-    return { ok: false, error };
-  }
-}

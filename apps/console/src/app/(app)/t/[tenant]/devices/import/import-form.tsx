@@ -12,6 +12,7 @@ import { idleState } from "@/lib/idle.ts";
 import { importDevices, type ImportOutcome } from "../actions.ts";
 import { DownloadButton, echoed } from "@/components/parts/client.tsx";
 import { parseCsv, toCsvLine } from "./csv.ts";
+import { DataTable } from "@/components/table.tsx";
 
 const KNOWN = new Set(["clientid", "description", "tags", "groups"]);
 const EXAMPLE = "clientId,description,tags,groups\nsensor-001,Boiler room,zone1;temperature,floor-2\nsensor-002,,zone2,\n";
@@ -105,35 +106,32 @@ export function ImportForm({ tenant, maxRows }: { tenant: string; maxRows: numbe
                 The file has {preview.total.toLocaleString("en-US")} device lines; an import takes at most {maxRows.toLocaleString("en-US")}.
               </div>
             ) : null}
-            <div className="table-wrap">
-              <table>
-                <caption className="sr-only">First rows of the file</caption>
-                <thead>
-                  <tr>
-                    <th scope="col" className="num">
-                      Line
+            <DataTable
+              caption="First rows of the file"
+              head={
+                <>
+                  <th scope="col" className="num">
+                    Line
+                  </th>
+                  {preview.header.map((h, i) => (
+                    <th scope="col" key={i}>
+                      {h || `(column ${i + 1})`}
                     </th>
-                    {preview.header.map((h, i) => (
-                      <th scope="col" key={i}>
-                        {h || `(column ${i + 1})`}
-                      </th>
-                    ))}
-                  </tr>
-                </thead>
-                <tbody>
-                  {preview.rows.map((r) => (
-                    <tr key={r.line}>
-                      <td className="num muted">{r.line}</td>
-                      {preview.header.map((_, i) => (
-                        <td key={i} className="small">
-                          {r.fields[i] ?? ""}
-                        </td>
-                      ))}
-                    </tr>
                   ))}
-                </tbody>
-              </table>
-            </div>
+                </>
+              }
+            >
+              {preview.rows.map((r) => (
+                <tr key={r.line}>
+                  <td className="num muted">{r.line}</td>
+                  {preview.header.map((_, i) => (
+                    <td key={i} className="small">
+                      {r.fields[i] ?? ""}
+                    </td>
+                  ))}
+                </tr>
+              ))}
+            </DataTable>
           </section>
         ) : null}
         <div className="field">
@@ -159,29 +157,26 @@ function ImportErrors({ message, outcome }: { message?: string; outcome: ImportO
       <div className="alert error" role="alert">
         {message ?? "Nothing was imported."} Fix these lines and import again.
       </div>
-      <div className="table-wrap">
-        <table>
-          <caption className="sr-only">Problems by line</caption>
-          <thead>
-            <tr>
-              <th scope="col" className="num">
-                Line
-              </th>
-              <th scope="col">Field</th>
-              <th scope="col">Problem</th>
-            </tr>
-          </thead>
-          <tbody>
-            {outcome.errors.map((e, i) => (
-              <tr key={i}>
-                <td className="num">{e.line || "—"}</td>
-                <td className="mono small">{e.field}</td>
-                <td>{e.message}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable
+        caption="Problems by line"
+        head={
+          <>
+            <th scope="col" className="num">
+              Line
+            </th>
+            <th scope="col">Field</th>
+            <th scope="col">Problem</th>
+          </>
+        }
+      >
+        {outcome.errors.map((e, i) => (
+          <tr key={i}>
+            <td className="num">{e.line || "—"}</td>
+            <td className="mono small">{e.field}</td>
+            <td>{e.message}</td>
+          </tr>
+        ))}
+      </DataTable>
       {outcome.errorCount !== undefined && outcome.errorCount > outcome.errors.length ? (
         <p className="small muted">
           {outcome.errors.length} of {outcome.errorCount} problems shown.
@@ -213,29 +208,26 @@ function ImportDone({ tenant, outcome }: { tenant: string; outcome: ImportOutcom
               Download as CSV
             </DownloadButton>
           </div>
-          <div className="table-wrap">
-            <table>
-              <caption className="sr-only">Generated passwords</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Client ID</th>
-                  <th scope="col">MQTT username</th>
-                  <th scope="col">Password</th>
-                </tr>
-              </thead>
-              <tbody>
-                {creds.map((c) => (
-                  <tr key={c.clientId}>
-                    <td className="mono">{c.clientId}</td>
-                    <td className="mono small">
-                      {c.username}@{tenant}
-                    </td>
-                    <td className="mono small secret-cell">{c.password}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable
+            caption="Generated passwords"
+            head={
+              <>
+                <th scope="col">Client ID</th>
+                <th scope="col">MQTT username</th>
+                <th scope="col">Password</th>
+              </>
+            }
+          >
+            {creds.map((c) => (
+              <tr key={c.clientId}>
+                <td className="mono">{c.clientId}</td>
+                <td className="mono small">
+                  {c.username}@{tenant}
+                </td>
+                <td className="mono small secret-cell">{c.password}</td>
+              </tr>
+            ))}
+          </DataTable>
         </>
       ) : null}
     </section>

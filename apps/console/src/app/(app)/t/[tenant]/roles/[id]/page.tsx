@@ -10,6 +10,7 @@ import type { Binding, Device, Group, Role } from "@/lib/types.ts";
 import { BindForm, DeleteRoleForm, RemoveBindingForm, type TargetOption } from "../role-forms.tsx";
 import { actionLabels } from "../role-types.ts";
 import { RoleEditor } from "./role-editor.tsx";
+import { DataTable } from "@/components/table.tsx";
 
 /** Loaded once per request: by the page and by its metadata. */
 const loadRole = cache((tenant: string, id: string) => api<Role>(tenantApi(tenant, `/roles/${encodeURIComponent(id)}`)));
@@ -130,54 +131,51 @@ export default async function RolePage({ params, searchParams }: { params: Promi
               {isAdmin ? "Bind this role to a device or a group below to put its rules into effect." : "No device uses this role yet."}
             </Empty>
           ) : (
-            <div className="table-wrap">
-              <table>
-                <thead>
-                  <tr>
-                    <th>Bound to</th>
-                    <th>Kind</th>
-                    <th className="hide-narrow">Since</th>
+            <DataTable
+              head={
+                <>
+                  <th>Bound to</th>
+                  <th>Kind</th>
+                  <th className="hide-narrow">Since</th>
+                  {isAdmin ? (
+                    <th>
+                      <span className="sr-only">Actions</span>
+                    </th>
+                  ) : null}
+                </>
+              }
+            >
+              {bindings.items.map((b) => {
+                const name = names.get(b.targetId);
+                return (
+                  <tr key={b.id}>
+                    <td>
+                      {name ? (
+                        <Link href={targetHref(b)} className={b.targetType === "device" ? "mono" : undefined}>
+                          {name}
+                        </Link>
+                      ) : (
+                        <span className="muted">Deleted {b.targetType}</span>
+                      )}
+                    </td>
+                    <td>
+                      <Badge tone={b.targetType === "group" ? "info" : undefined}>{b.targetType === "group" ? "Group" : "Device"}</Badge>
+                    </td>
+                    <td className="hide-narrow small">{fmtDate(b.createdAt)}</td>
                     {isAdmin ? (
-                      <th>
-                        <span className="sr-only">Actions</span>
-                      </th>
+                      <td>
+                        <RemoveBindingForm
+                          tenant={tenant}
+                          roleId={role.id}
+                          bindingId={b.id}
+                          target={`${b.targetType} '${name ?? b.targetId}'`}
+                        />
+                      </td>
                     ) : null}
                   </tr>
-                </thead>
-                <tbody>
-                  {bindings.items.map((b) => {
-                    const name = names.get(b.targetId);
-                    return (
-                      <tr key={b.id}>
-                        <td>
-                          {name ? (
-                            <Link href={targetHref(b)} className={b.targetType === "device" ? "mono" : undefined}>
-                              {name}
-                            </Link>
-                          ) : (
-                            <span className="muted">Deleted {b.targetType}</span>
-                          )}
-                        </td>
-                        <td>
-                          <Badge tone={b.targetType === "group" ? "info" : undefined}>{b.targetType === "group" ? "Group" : "Device"}</Badge>
-                        </td>
-                        <td className="hide-narrow small">{fmtDate(b.createdAt)}</td>
-                        {isAdmin ? (
-                          <td>
-                            <RemoveBindingForm
-                              tenant={tenant}
-                              roleId={role.id}
-                              bindingId={b.id}
-                              target={`${b.targetType} '${name ?? b.targetId}'`}
-                            />
-                          </td>
-                        ) : null}
-                      </tr>
-                    );
-                  })}
-                </tbody>
-              </table>
-            </div>
+                );
+              })}
+            </DataTable>
           )}
           <Pager page={bindings.page} pageSize={bindings.pageSize} total={bindings.total} href={(p) => withQuery(base, { dq: q.dq }, { bp: p })} />
 
@@ -235,34 +233,31 @@ function ReadOnlyRules({ role }: { role: Role }) {
       {role.rules.length === 0 ? (
         <Empty title="No rules">This role allows nothing yet.</Empty>
       ) : (
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th className="num">#</th>
-                <th>Effect</th>
-                <th>Action</th>
-                <th>Topic filter</th>
-                <th className="num hide-narrow">Priority</th>
-              </tr>
-            </thead>
-            <tbody>
-              {role.rules.map((r, i) => (
-                <tr key={r.id} id={`rule-${r.id}`} className="rule-row">
-                  <td className="num">{i + 1}</td>
-                  <td>
-                    <Badge tone={r.effect === "deny" ? "bad" : "ok"}>{r.effect === "deny" ? "Deny" : "Allow"}</Badge>
-                  </td>
-                  <td>{actionLabels[r.action]}</td>
-                  <td>
-                    <code>{r.topicFilter}</code>
-                  </td>
-                  <td className="num hide-narrow">{r.priority}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          head={
+            <>
+              <th className="num">#</th>
+              <th>Effect</th>
+              <th>Action</th>
+              <th>Topic filter</th>
+              <th className="num hide-narrow">Priority</th>
+            </>
+          }
+        >
+          {role.rules.map((r, i) => (
+            <tr key={r.id} id={`rule-${r.id}`} className="rule-row">
+              <td className="num">{i + 1}</td>
+              <td>
+                <Badge tone={r.effect === "deny" ? "bad" : "ok"}>{r.effect === "deny" ? "Deny" : "Allow"}</Badge>
+              </td>
+              <td>{actionLabels[r.action]}</td>
+              <td>
+                <code>{r.topicFilter}</code>
+              </td>
+              <td className="num hide-narrow">{r.priority}</td>
+            </tr>
+          ))}
+        </DataTable>
       )}
     </section>
   );
