@@ -15,7 +15,7 @@ export type Db = Omit<PrismaClient, "$connect" | "$disconnect" | "$on" | "$trans
  * device, recompile permissions). `id` is the changed row's id.
  */
 export interface ChangeEvent {
-  kind: "tenant" | "device" | "credential" | "certificate" | "acl";
+  kind: "tenant" | "device" | "credential" | "certificate" | "acl" | "bridge";
   tenantId: string;
   id?: string;
 }
@@ -25,6 +25,10 @@ export interface Changes {
 }
 
 const CHANNEL = "halyard_changes";
+/** application_name of the LISTEN connection (visible in pg_stat_activity). */
+export const CHANGE_FEED_APPLICATION = "halyard-change-feed";
+const FEED_BACKOFF_MIN_MS = 500;
+const FEED_BACKOFF_MAX_MS = 30_000;
 
 /**
  * The control-plane database: DATABASE_URL when set, otherwise an embedded
@@ -38,6 +42,10 @@ export class DatabaseService implements OnApplicationShutdown {
   private embedded: EmbeddedPostgres | undefined;
   private url: string | undefined;
   private listener: pg.Client | undefined;
+  private feedTimer: NodeJS.Timeout | undefined;
+  private feedBackoffMs = FEED_BACKOFF_MIN_MS;
+  private feedWasLost = false;
+  private stopping = false;
   private readonly origin = randomUUID();
   private readonly changeListeners: ((event: ChangeEvent) => void)[] = [];
   migrating = false;
@@ -78,15 +86,21 @@ export class DatabaseService implements OnApplicationShutdown {
   /**
    * Other broker processes learn of changes through LISTEN/NOTIFY; this
    * process delivers its own changes directly after commit (see transaction).
+   * The LISTEN connection heals itself: when it drops (database restart,
+   * failover, a terminated backend) it reconnects with backoff, and because
+   * notifications sent meanwhile are lost, every tenant is then re-checked as
+   * if it had changed (cached permissions dropped, connected devices re-verified).
    */
   private async listen(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.url });
+    const client = new pg.Client({ connectionString: this.url, application_name: CHANGE_FEED_APPLICATION });
+    client.on("error", (err) => this.logger.warn({ err }, "change feed connection lost"));
     try {
       await client.connect();
       await client.query(`LISTEN ${CHANNEL}`);
     } catch (err) {
-      this.logger.warn({ err }, "change feed: LISTEN unavailable; changes from other broker processes will not apply live");
+      this.logger.warn({ err, retryInMs: this.feedBackoffMs }, "change feed: LISTEN unavailable; retrying");
       await client.end().catch(() => undefined);
+      this.scheduleListen();
       return;
     }
     client.on("notification", (n) => {
@@ -98,8 +112,42 @@ export class DatabaseService implements OnApplicationShutdown {
         this.logger.warn({ err }, "change feed: unreadable notification");
       }
     });
-    client.on("error", (err) => this.logger.warn({ err }, "change feed connection lost"));
+    client.once("end", () => {
+      if (this.listener === client) this.listener = undefined;
+      if (!this.stopping) this.scheduleListen();
+    });
     this.listener = client;
+    this.feedBackoffMs = FEED_BACKOFF_MIN_MS;
+    if (this.feedWasLost) {
+      this.feedWasLost = false;
+      this.logger.info("change feed reconnected; re-checking every tenant for changes missed meanwhile");
+      await this.resyncAll();
+    }
+  }
+
+  private scheduleListen(): void {
+    if (this.stopping || this.feedTimer) return;
+    this.feedWasLost = true;
+    const delay = this.feedBackoffMs;
+    this.feedBackoffMs = Math.min(FEED_BACKOFF_MAX_MS, this.feedBackoffMs * 2);
+    this.feedTimer = setTimeout(() => {
+      this.feedTimer = undefined;
+      void this.listen();
+    }, delay);
+    this.feedTimer.unref();
+  }
+
+  /** Every tenant as changed: what a lost notification could have said about it. */
+  private async resyncAll(): Promise<void> {
+    try {
+      const tenants = await this.db.tenant.findMany({ select: { id: true } });
+      for (const t of tenants) {
+        // Tenant record, every credential (no id) and every permission of the tenant.
+        for (const kind of ["tenant", "credential", "acl"] as const) this.deliver({ kind, tenantId: t.id });
+      }
+    } catch (err) {
+      this.logger.warn({ err }, "change feed: re-check after reconnect failed");
+    }
   }
 
   onChange(listener: (event: ChangeEvent) => void): void {
@@ -152,6 +200,8 @@ export class DatabaseService implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.feedTimer);
     await this.listener?.end().catch(() => undefined);
     await this.client?.$disconnect();
     await this.embedded?.close();
