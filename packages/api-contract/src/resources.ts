@@ -329,6 +329,23 @@ export const bridge = z.object({
   updatedAt: isoDate,
 });
 
+/** What the bridge runtime reports for one bridge (this broker process's view). */
+export const bridgeStatus = z.object({
+  /** connecting: (re)trying the remote; error: the remote refused us or the configuration cannot run (see lastError). */
+  state: z.enum(["connected", "connecting", "disabled", "error"]),
+  lastError: z.string().optional(),
+  /** Messages delivered to the remote (acknowledged, for QoS 1) since this process started the bridge. */
+  forwardedOut: z.number().int(),
+  /** Messages from the remote published into the tenant. */
+  forwardedIn: z.number().int(),
+  /** Messages dropped: buffer full, QoS 0 while the remote is unreachable, expired, or not a valid local topic. */
+  dropped: z.number().int(),
+  /** Out messages waiting for the remote (buffered or unacknowledged). */
+  buffered: z.number().int(),
+  /** When the state last changed. */
+  since: isoDate,
+});
+
 // ---- audit ---------------------------------------------------------------------------------------
 
 export const auditEvent = z.object({

@@ -17,6 +17,7 @@ import {
 } from "./session-store.ts";
 import { BrokerStats } from "./stats.ts";
 import { TopicTrie } from "./topic-trie.ts";
+import { isValidTopicFilter } from "./topic.ts";
 
 /** Members of one `$share/<group>/<filter>` subscription [MQTT-4.8.2]. */
 export interface SharedGroup {
@@ -78,6 +79,35 @@ function willRecord(client: ClientInfo, message: Message, delay: number, fireAt:
 }
 const NEVER_EXPIRES = 0xffffffff;
 
+/** Options of an in-process subscriber (see `Broker#subscribeInternal`). */
+export interface InternalSubscribeOptions {
+  /** Highest QoS to receive (default 2); messages are downgraded as for a client's subscription. */
+  qos?: QoS;
+  /** Skip messages published with this subscription's `senderId` (MQTT v5 No Local) [MQTT-3.8.3-3]. */
+  noLocal?: boolean;
+  /** Keep the publisher's RETAIN flag (v5 Retain As Published; default true) [MQTT-3.8.3-4]. */
+  retainAsPublished?: boolean;
+  /**
+   * The namespace the filter lives in (a tenant's mount point, `<slug>/`):
+   * `+`/`#` right after it do not match `$` topics there, as for the
+   * namespace's own clients [MQTT-4.7.2-1]. The filter itself is the routed
+   * one, i.e. it already starts with the mount point.
+   */
+  mountPoint?: string;
+}
+
+/** A running in-process subscription. */
+export interface InternalSubscription {
+  /**
+   * The sender id to give messages this subscriber publishes itself
+   * (`publishInternal({ ..., senderId })`): with `noLocal` they are not
+   * delivered back to it, which is how a bridge avoids loops.
+   */
+  readonly senderId: string;
+  /** Removes the subscription; no callback runs afterwards. Idempotent. */
+  unsubscribe(): void;
+}
+
 export interface PendingWill {
   message: Message;
   timer: NodeJS.Timeout;
@@ -109,6 +139,8 @@ export class Broker {
   durableBatch = 0;
   /** Order of persisted deliveries; continues from the highest stored seq after recovery. */
   private deliverySeq = 0;
+  /** Numbers in-process subscribers (subscribeInternal). */
+  private internalSeq = 0;
   private flushScheduled = false;
   private readonly ticker: NodeJS.Timeout;
   private closed = false;
@@ -173,7 +205,11 @@ export class Broker {
     return this.route(message);
   }
 
-  /** Routes a message the broker itself produces ($SYS): not counted as client traffic, no publish hook. */
+  /**
+   * Routes a message the broker itself produces ($SYS, a bridge): not counted
+   * as client traffic, no publish hook. Give `senderId` of an internal
+   * subscription to keep the message from that subscription (No Local).
+   */
   publishInternal(message: Message): number {
     return this.route(message);
   }
@@ -462,6 +498,67 @@ export class Broker {
     if (session.persisted) this.store.deleteSubscription(session.key, id);
     this.stats.subscriptions = this.routes.size;
     return true;
+  }
+
+  /**
+   * Subscribes code running in this process (a bridge, a rule engine) to
+   * routed messages, with the same matching, QoS downgrade, No Local and
+   * `$` rules as a client's subscription, but no socket, no session in
+   * `sessions`, no store records and no queue: `onMessage` runs synchronously
+   * during routing, once per message however many of its filters match, and
+   * QoS 1/2 deliveries count as acknowledged when it returns. It must be
+   * quick and must not throw (an exception is swallowed so routing to other
+   * subscribers goes on); buffering is the subscriber's business.
+   * The filter is the routed one (with its mount point); `$share` is not
+   * supported. Throws a RangeError for an invalid filter.
+   */
+  subscribeInternal(
+    filter: string,
+    onMessage: (message: Message, qos: QoS, retain: boolean) => void,
+    options: InternalSubscribeOptions = {},
+  ): InternalSubscription {
+    if (!isValidTopicFilter(filter) || filter.startsWith("$share/")) throw new RangeError(`invalid topic filter for an internal subscription: ${filter}`);
+    // Client ids cannot contain U+0000 [MQTT-1.5.4-2], so "<mount>\0\0internal:n" never collides with "<mount>\0<clientId>".
+    const session = new Session(`${options.mountPoint ?? ""}\u0000\u0000internal:${++this.internalSeq}`);
+    let active = true;
+    session.owner = {
+      sendWindow: 0xffff,
+      writeDelivery: (delivery, packetId) => {
+        if (active) {
+          try {
+            onMessage(delivery.message, delivery.qos, delivery.retain);
+          } catch {
+            // One faulty in-process subscriber must not break delivery to the others.
+          }
+        }
+        if (packetId !== 0) this.completeInflight(session, packetId);
+        return true;
+      },
+      writePubrel: () => undefined,
+    };
+    this.subscribe(
+      {
+        shared: false,
+        session,
+        filter,
+        qos: options.qos ?? 2,
+        noLocal: options.noLocal ?? false,
+        retainAsPublished: options.retainAsPublished ?? true,
+        retainHandling: 2,
+        subscriptionId: undefined,
+        group: undefined,
+      },
+      false,
+    );
+    return {
+      senderId: session.key,
+      unsubscribe: () => {
+        if (!active) return;
+        active = false;
+        this.unsubscribe(session, filter);
+        session.owner = undefined;
+      },
+    };
   }
 
   private removeRoute(sub: Subscription): void {

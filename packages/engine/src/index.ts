@@ -1,4 +1,4 @@
-export { Broker, type SharedGroup } from "./broker.ts";
+export { Broker, type InternalSubscribeOptions, type InternalSubscription, type SharedGroup } from "./broker.ts";
 export { Channel } from "./channel.ts";
 export type { BrokerHooks, ClientInfo, ClientLimits, AuthenticateRequest, AuthenticateResult, DropReason } from "./hooks.ts";
 export { allowAllHooks } from "./hooks.ts";

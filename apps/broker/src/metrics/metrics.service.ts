@@ -51,6 +51,7 @@ export class MetricsService {
     // Gauges named like counters; the same figures stay available by type in halyard_nodejs_active_{handles,requests,resources}.
     for (const name of ["handles", "requests", "resources"]) r.removeSingleMetric(`halyard_nodejs_active_${name}_total`);
     r.registerMetric(mqtt.authDuration);
+    r.registerMetric(mqtt.bridges.messagesTotal);
     const stats = () => mqtt.broker.stats;
     const tenants = () => [...mqtt.tenancy.stats.entries()];
     const snap = () => (this.snapshot ??= this.takeSnapshot());

@@ -16,6 +16,7 @@ import { SysTopics } from "./sys-topics.ts";
 import packageJson from "../../package.json" with { type: "json" };
 import { TlsMaterialSource } from "./tls-material.ts";
 import { authDurationHistogram, observeHooks } from "../metrics/observed-hooks.ts";
+import { BridgeManager } from "./bridges/bridge-manager.ts";
 
 /**
  * Owns the engine and its listeners: the only place where the framework-free
@@ -29,6 +30,8 @@ export class MqttService implements OnModuleInit, OnApplicationShutdown {
   readonly tenancyOptions: TenancyOptions;
   /** `halyard_auth_duration_seconds`, observed around the authenticate hook, registered by MetricsService. */
   readonly authDuration = authDurationHistogram();
+  /** The tenants' bridges to remote brokers (mqtt/bridges). */
+  readonly bridges: BridgeManager;
   private sys: SysTopics | undefined;
   private closing: Promise<void> | undefined;
   private tlsSource: TlsMaterialSource | undefined;
@@ -73,6 +76,7 @@ export class MqttService implements OnModuleInit, OnApplicationShutdown {
       topicAliasMaximum: config.topicAliasMaximum,
       maxRetainedMessages: config.maxRetainedMessages,
     });
+    this.bridges = new BridgeManager(this.broker, database, logger);
   }
 
   get isReady(): boolean {
@@ -98,6 +102,9 @@ export class MqttService implements OnModuleInit, OnApplicationShutdown {
     const c = this.config;
     this.tenancy.attach(this.broker);
     this.database.onChange((event) => {
+      this.bridges.onChange(event);
+      // Bridge changes concern no connected device.
+      if (event.kind === "bridge") return;
       this.tenancy.onChange(event).catch((err: unknown) => this.logger.error({ err, event }, "applying a control-plane change failed"));
     });
     await this.broker.open();
@@ -127,6 +134,8 @@ export class MqttService implements OnModuleInit, OnApplicationShutdown {
       source.watch();
     }
     this.ready = true;
+    // Bridges connect out on their own schedule; a slow or failing remote does not hold up the start.
+    this.bridges.start().catch((err: unknown) => this.logger.error({ err }, "starting bridges failed"));
     for (const l of this.listeners) this.logger.info({ listener: l.name, port: l.port }, "mqtt listener ready");
   }
 
@@ -147,6 +156,7 @@ export class MqttService implements OnModuleInit, OnApplicationShutdown {
       this.stopAccepting();
       this.sys?.stop();
       this.tlsSource?.close();
+      await this.bridges.stop();
       const reference = this.config.shutdownServerReference;
       const reason = reference ? ReasonCode.UseAnotherServer : ReasonCode.ServerShuttingDown;
       const graceMs = Math.max(100, Math.min(5000, Math.floor(this.config.shutdownTimeoutMs / 3)));

@@ -36,6 +36,17 @@ export class BridgesController {
     return this.bridges.get(p, tenant, id);
   }
 
+  @Doc({
+    summary: "Runtime status of a bridge: connection state, last error, messages forwarded each way (this broker process's view)",
+    tag: "Bridges",
+    response: schemas.bridgeStatus,
+    access: "tenant_viewer",
+  })
+  @Get(":id/status")
+  status(@CurrentPrincipal() p: Principal, @Param("tenant", slugPipe) tenant: string, @Param("id", idPipe) id: string) {
+    return this.bridges.status(p, tenant, id);
+  }
+
   @Doc({ summary: "Update a bridge", tag: "Bridges", body: schemas.updateBridge, response: schemas.bridge, access: "tenant_admin" })
   @Patch(":id")
   update(

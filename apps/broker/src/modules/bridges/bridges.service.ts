@@ -1,8 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { Inject, Injectable } from "@nestjs/common";
+import { ModuleRef } from "@nestjs/core";
 import type { pageQuery, schemas } from "@halyard/api-contract";
 import type { z } from "zod";
 import { problems } from "../../common/problem.ts";
+import { MqttService } from "../../mqtt/mqtt.service.ts";
 import { AuditService } from "../audit/audit.service.ts";
 import type { Principal } from "../auth/principal.ts";
 import { DatabaseService } from "../database/database.service.ts";
@@ -38,6 +40,8 @@ export class BridgesService {
     @Inject(BridgesRepository) private readonly repo: BridgesRepository,
     @Inject(TenantAccess) private readonly access: TenantAccess,
     @Inject(AuditService) private readonly audit: AuditService,
+    // MqttService lives in the root module; looked up when needed (see devices/live-clients.ts).
+    @Inject(ModuleRef) private readonly refs: ModuleRef,
   ) {}
 
   async list(p: Principal, slug: string, q: z.infer<typeof pageQuery>) {
@@ -53,9 +57,16 @@ export class BridgesService {
     return toBridgeDto(row);
   }
 
+  /** The running link's state and counters (mqtt/bridges); "disabled" when none runs. */
+  async status(p: Principal, slug: string, id: string): Promise<z.infer<typeof schemas.bridgeStatus>> {
+    const tenant = await this.access.require(p, slug, "tenant_viewer");
+    if (!(await this.repo.find(this.database.db, tenant.id, id))) throw problems.notFound("Bridge");
+    return this.refs.get(MqttService, { strict: false }).bridges.status(id);
+  }
+
   async create(p: Principal, slug: string, body: z.infer<typeof schemas.createBridge>, requestId?: string) {
     const tenant = await this.access.require(p, slug, "tenant_admin");
-    return this.database.transaction(async (tx) => {
+    return this.database.transaction(async (tx, changes) => {
       if (await this.repo.findByName(tx, tenant.id, body.name)) throw problems.conflict(`A bridge named '${body.name}' exists in tenant '${slug}'.`);
       const row = await this.repo.create(tx, {
         id: randomUUID(),
@@ -67,6 +78,8 @@ export class BridgesService {
         remotePrefix: body.remotePrefix ?? null,
         enabled: body.enabled ?? true,
       });
+      // The bridge runtime (mqtt/bridges) starts, restarts or stops the link after commit.
+      changes.emit({ kind: "bridge", tenantId: tenant.id, id: row.id });
       await this.audit.record(tx, { principal: p, requestId, tenantId: tenant.id, action: "bridge.create", resource: "bridge", resourceId: row.id, after: row });
       return toBridgeDto(row);
     });
@@ -74,7 +87,7 @@ export class BridgesService {
 
   async update(p: Principal, slug: string, id: string, body: z.infer<typeof schemas.updateBridge>, requestId?: string) {
     const tenant = await this.access.require(p, slug, "tenant_admin");
-    return this.database.transaction(async (tx) => {
+    return this.database.transaction(async (tx, changes) => {
       const before = await this.repo.find(tx, tenant.id, id);
       if (!before) throw problems.notFound("Bridge");
       if (body.name !== undefined && body.name !== before.name && (await this.repo.findByName(tx, tenant.id, body.name))) {
@@ -88,6 +101,7 @@ export class BridgesService {
         ...(body.remotePrefix !== undefined ? { remotePrefix: body.remotePrefix } : {}),
         ...(body.enabled !== undefined ? { enabled: body.enabled } : {}),
       });
+      changes.emit({ kind: "bridge", tenantId: tenant.id, id });
       await this.audit.record(tx, { principal: p, requestId, tenantId: tenant.id, action: "bridge.update", resource: "bridge", resourceId: id, before, after: row });
       return toBridgeDto(row);
     });
@@ -95,10 +109,11 @@ export class BridgesService {
 
   async delete(p: Principal, slug: string, id: string, requestId?: string) {
     const tenant = await this.access.require(p, slug, "tenant_admin");
-    await this.database.transaction(async (tx) => {
+    await this.database.transaction(async (tx, changes) => {
       const before = await this.repo.find(tx, tenant.id, id);
       if (!before) throw problems.notFound("Bridge");
       await this.repo.delete(tx, id);
+      changes.emit({ kind: "bridge", tenantId: tenant.id, id });
       await this.audit.record(tx, { principal: p, requestId, tenantId: tenant.id, action: "bridge.delete", resource: "bridge", resourceId: id, before });
     });
   }
