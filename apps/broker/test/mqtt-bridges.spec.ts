@@ -315,3 +315,68 @@ describe("MQTT bridges (remote: the machine's Mosquitto)", () => {
     expect(inbox(globexWatcher).map((m) => m.payload)).toEqual(["globex"]);
   });
 });
+
+/**
+ * Two broker processes on one Postgres database: a bridge is one session at
+ * the remote, so exactly one of them runs it (an advisory-lock lease); the
+ * other shows "standby" and takes over when the first goes away.
+ */
+describe("bridges with several broker processes on one database", () => {
+  let a: Api;
+  let b: Api | undefined;
+  let acme: TenantFixture;
+
+  beforeAll(async () => {
+    a = await startApi("postgres");
+    b = await startApi("embedded", { DATABASE_URL: a.databaseUrl as string });
+    acme = await provisionTenant(a, "acme", ["dev-1"]);
+  }, 90_000);
+  afterAll(async () => {
+    await b?.close();
+    await a?.close();
+  });
+
+  async function eventually(check: () => Promise<boolean>, ms: number, what: string): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!(await check())) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await sleep(200);
+    }
+  }
+
+  const statusOn = async (api: Api, id: string): Promise<Status> =>
+    (await api.call("GET", `/api/v1/tenants/acme/bridges/${id}/status`, { token: api.admin })).body as Status;
+
+  it("exactly one process runs the bridge; the other takes over within seconds when it stops", async () => {
+    const prefix = `${RUN}lease/`;
+    const created = await a.call("POST", "/api/v1/tenants/acme/bridges", {
+      token: a.admin,
+      body: { name: "lease", remoteUrl: MOSQUITTO, direction: "out", localFilter: "tele/#", remotePrefix: prefix },
+    });
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+    const states = async () => [(await statusOn(a, id)).state, b ? (await statusOn(b, id)).state : "gone"];
+    await eventually(async () => (await states()).sort().join() === "connected,standby", 10_000, "one connected, one standby");
+    const [stateA] = await states();
+    const runner = stateA === "connected" ? "a" : "b";
+    const survivor = runner === "a" ? b! : a;
+    if (runner === "b") {
+      await b!.close();
+      b = undefined;
+    } else {
+      // Closing A would drop the test's Postgres database; stopping its bridges ends its lease connection, as a process exit does.
+      await a.broker.app.get((await import("../src/mqtt/mqtt.service.ts")).MqttService).bridges.stop();
+    }
+    const started = Date.now();
+    await eventually(async () => (await statusOn(survivor, id)).state === "connected", 15_000, "the standby process takes the bridge over");
+    expect(Date.now() - started).toBeLessThan(12_000);
+    // And it forwards: a device on the survivor publishes, Mosquitto receives.
+    const sub = await remote();
+    await sub.subscribeAsync(`${prefix}#`, { qos: 1 });
+    const dev = await connectDevice(survivor.broker.ports.tcp!, "acme", acme.devices["dev-1"]!);
+    await publish(dev, "tele/x", "after failover", { qos: 1 });
+    await until(() => rbox(sub).some((m) => m.payload === "after failover"), 5000, "forwarded after failover");
+    await closeAll(dev, sub);
+    await survivor.call("DELETE", `/api/v1/tenants/acme/bridges/${id}`, { token: survivor.admin });
+  });
+});

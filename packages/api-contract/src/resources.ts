@@ -331,8 +331,11 @@ export const bridge = z.object({
 
 /** What the bridge runtime reports for one bridge (this broker process's view). */
 export const bridgeStatus = z.object({
-  /** connecting: (re)trying the remote; error: the remote refused us or the configuration cannot run (see lastError). */
-  state: z.enum(["connected", "connecting", "disabled", "error"]),
+  /**
+   * connecting: (re)trying the remote; error: the remote refused us or the configuration cannot run (see lastError);
+   * standby: another broker process sharing the database runs this bridge (this one takes over if that one goes away).
+   */
+  state: z.enum(["connected", "connecting", "disabled", "error", "standby"]),
   lastError: z.string().optional(),
   /** Messages delivered to the remote (acknowledged, for QoS 1) since this process started the bridge. */
   forwardedOut: z.number().int(),

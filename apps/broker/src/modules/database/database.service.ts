@@ -164,6 +164,11 @@ export class DatabaseService implements OnApplicationShutdown {
     }
   }
 
+  /** The Postgres server's URL when other processes may share it (DATABASE_URL); undefined for the embedded database. */
+  get sharedUrl(): string | undefined {
+    return this.embedded ? undefined : this.url;
+  }
+
   get db(): PrismaClient {
     if (!this.client) throw new Error("database not started");
     return this.client;

@@ -29,7 +29,7 @@ import type { Logger } from "pino";
  * the URL.
  */
 
-export type BridgeState = "connected" | "connecting" | "disabled" | "error";
+export type BridgeState = "connected" | "connecting" | "disabled" | "error" | "standby";
 
 export interface BridgeConfig {
   id: string;

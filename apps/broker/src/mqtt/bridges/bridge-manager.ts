@@ -3,7 +3,11 @@ import type { Logger } from "pino";
 import { Counter } from "prom-client";
 import type { ChangeEvent, DatabaseService } from "../../modules/database/database.service.ts";
 import { BridgeLink, DEFAULT_LINK_OPTIONS, type BridgeConfig, type BridgeCounters, type BridgeStatus, type LinkOptions, type OutEntry } from "./bridge-link.ts";
+import { localLeases, postgresLeases, type BridgeLeases } from "./bridge-leases.ts";
 import { BridgeRuntimeRepository } from "./bridge-runtime.repository.ts";
+
+/** How often a standby process tries to take over bridges another process runs. */
+const STANDBY_RETRY_MS = 5000;
 
 /**
  * Runs the tenants' bridges (see bridge-link.ts): at start every enabled
@@ -12,9 +16,9 @@ import { BridgeRuntimeRepository } from "./bridge-runtime.repository.ts";
  * or stops links to match. Work for one tenant is serialised, so a burst of
  * API changes applies in order.
  *
- * Each broker process runs the bridges it knows of: with several processes
- * on one database, each would connect with the same client id (see the
- * report; a leader lock per bridge is future work).
+ * With several broker processes on one database, each bridge runs in exactly
+ * one of them, the holder of its lease (bridge-leases.ts); the others keep it
+ * on standby and take it over within STANDBY_RETRY_MS when the holder goes.
  */
 export class BridgeManager {
   private readonly links = new Map<string, BridgeLink>();
@@ -23,6 +27,10 @@ export class BridgeManager {
   private readonly queues = new Map<string, Promise<void>>();
   private readonly repo = new BridgeRuntimeRepository();
   private stopped = false;
+  private leases: BridgeLeases = localLeases();
+  /** Bridges another process holds the lease of, retried every STANDBY_RETRY_MS. */
+  private readonly standby = new Map<string, BridgeConfig>();
+  private standbyTimer: NodeJS.Timeout | undefined;
   /** `halyard_bridge_messages_total`, read from the counters at scrape time (nothing on the message path). */
   readonly messagesTotal: Counter<"tenant" | "bridge" | "direction">;
 
@@ -51,6 +59,10 @@ export class BridgeManager {
 
   /** Starts the bridges of every tenant that has an enabled one. */
   async start(): Promise<void> {
+    const shared = this.database.sharedUrl;
+    if (shared) this.leases = postgresLeases(shared, this.logger, () => this.leasesLost());
+    this.standbyTimer = setInterval(() => this.retryStandby(), STANDBY_RETRY_MS);
+    this.standbyTimer.unref();
     const tenants = await this.repo.tenantsWithBridges(this.database.db);
     await Promise.all(tenants.map((t) => this.sync(t)));
     this.logger.info({ bridges: this.links.size }, "bridges started");
@@ -98,6 +110,8 @@ export class BridgeManager {
       if (c) c.bridge = r.name;
       else this.counters.set(r.id, { tenantId, tenant: r.tenant.slug, bridge: r.name, forwardedOut: 0, forwardedIn: 0, dropped: 0, stoppedAt: new Date() });
     }
+    // Standby bridges still wanted stay in `wanted`: launchIfLeased below tries their lease again.
+    for (const [id, config] of [...this.standby]) if (config.tenantId === tenantId && !wanted.has(id)) this.standby.delete(id);
     for (const [id, link] of [...this.links]) {
       if (link.config.tenantId !== tenantId) continue;
       const config = wanted.get(id);
@@ -111,13 +125,41 @@ export class BridgeManager {
       // Replaced or stopped: the remote session goes too (it holds the old subscription).
       const left = await link.stop(true);
       if (config) this.launch(config, left);
-      else if (left.length > 0) this.logger.warn({ tenant: link.config.slug, bridge: link.config.name, dropped: left.length }, "bridge stopped with undelivered messages");
+      else await this.leases.release(id);
+      if (!config && left.length > 0) this.logger.warn({ tenant: link.config.slug, bridge: link.config.name, dropped: left.length }, "bridge stopped with undelivered messages");
       if (config) wanted.delete(id);
       this.logger.info({ tenant: link.config.slug, bridge: link.config.name, running: this.links.has(id) }, "bridge reconfigured");
     }
-    for (const config of wanted.values()) this.launch(config, []);
+    for (const config of wanted.values()) await this.launchIfLeased(config);
     // Deleted bridges of this tenant: their counters go too.
     for (const [id, c] of [...this.counters]) if (c.tenantId === tenantId && !present.has(id)) this.counters.delete(id);
+  }
+
+  /** Runs the bridge here if this process gets its lease, else keeps it on standby. */
+  private async launchIfLeased(config: BridgeConfig): Promise<void> {
+    if (await this.leases.acquire(config.id)) {
+      this.standby.delete(config.id);
+      this.launch(config, []);
+    } else {
+      if (!this.standby.has(config.id)) this.logger.info({ tenant: config.slug, bridge: config.name }, "bridge on standby: another broker process runs it");
+      this.standby.set(config.id, config);
+    }
+  }
+
+  private retryStandby(): void {
+    for (const config of [...this.standby.values()]) {
+      // Through the tenant's queue, so it cannot race a configuration change.
+      this.sync(config.tenantId).catch((err: unknown) => this.logger.error({ err }, "bridge standby retry failed"));
+    }
+  }
+
+  /** The lock connection dropped: another process may hold our bridges now, so none may run here. */
+  private leasesLost(): void {
+    for (const [id, link] of [...this.links]) {
+      this.links.delete(id);
+      this.standby.set(id, link.config);
+      void link.stop(false);
+    }
   }
 
   private launch(config: BridgeConfig, carried: OutEntry[]): void {
@@ -133,7 +175,7 @@ export class BridgeManager {
     if (link) return link.status();
     const c = this.counters.get(id);
     return {
-      state: "disabled",
+      state: this.standby.has(id) ? "standby" : "disabled",
       forwardedOut: c?.forwardedOut ?? 0,
       forwardedIn: c?.forwardedIn ?? 0,
       dropped: c?.dropped ?? 0,
@@ -145,9 +187,12 @@ export class BridgeManager {
   /** Broker shutdown: links close, remote sessions stay (the remote queues for us until we are back). */
   async stop(): Promise<void> {
     this.stopped = true;
+    clearInterval(this.standbyTimer);
+    this.standby.clear();
     const links = [...this.links.values()];
     this.links.clear();
     await Promise.all(links.map((l) => l.stop(false)));
+    await this.leases.close();
   }
 }
 
