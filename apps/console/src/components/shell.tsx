@@ -13,6 +13,7 @@ const tenantPages: { href: string; label: string }[] = [
   { href: "/access", label: "Access checker" },
   { href: "/clients", label: "Connected clients" },
   { href: "/retained", label: "Retained messages" },
+  { href: "/bridges", label: "Bridges" },
   { href: "/events", label: "Connection events" },
   { href: "/audit", label: "Audit log" },
   { href: "/settings", label: "Settings" },

@@ -22,3 +22,7 @@ export type ApiKey = z.infer<typeof schemas.apiKey>;
 export type TenantStats = monitoring.TenantStats;
 export type StatsPoint = monitoring.StatsPoint;
 export type PlatformStats = monitoring.PlatformStats;
+
+/** MQTT bridges to remote brokers. */
+export type Bridge = z.infer<typeof schemas.bridge>;
+export type BridgeStatus = z.infer<typeof schemas.bridgeStatus>;
