@@ -4,17 +4,11 @@ import { CHANGE_FEED_APPLICATION } from "../src/modules/database/database.servic
 import { startApi, type Api } from "./api-harness.ts";
 import { connectDevice, provisionTenant, refusal, setRules, type TenantFixture } from "./mqtt-tenant-kit.ts";
 
-/**
- * Two broker processes' worth of broker (two apps in one test process, each
- * with its own MQTT listener and caches) on one Postgres database: a change
- * made through one reaches devices connected to the other, through Postgres
- * LISTEN/NOTIFY, within a second.
- */
-describe("control-plane changes reach every broker sharing the database", () => {
+/** Two brokers (A on a fresh Postgres database, B sharing it) and tenant acme with devices s1 and s2, for one describe block. */
+function twoBrokers(): { a: () => Api; b: () => Api; acme: () => TenantFixture } {
   let a: Api;
   let b: Api;
   let acme: TenantFixture;
-
   beforeAll(async () => {
     a = await startApi("postgres");
     b = await startApi("embedded", { DATABASE_URL: a.databaseUrl as string });
@@ -23,6 +17,23 @@ describe("control-plane changes reach every broker sharing the database", () => 
   afterAll(async () => {
     await b?.close();
     await a?.close();
+  });
+  return { a: () => a, b: () => b, acme: () => acme };
+}
+
+/**
+ * Two broker processes' worth of broker (two apps in one test process, each
+ * with its own MQTT listener and caches) on one Postgres database: a change
+ * made through one reaches devices connected to the other, through Postgres
+ * LISTEN/NOTIFY, within a second.
+ */
+describe("control-plane changes reach every broker sharing the database", () => {
+  const setup = twoBrokers();
+  let a: Api;
+  let b: Api;
+  let acme: TenantFixture;
+  beforeAll(() => {
+    ({ a, b, acme } = { a: setup.a(), b: setup.b(), acme: setup.acme() });
   });
 
   const kicked = (c: { once(e: "disconnect", f: (p: { reasonCode?: number }) => void): unknown }) =>
@@ -61,18 +72,12 @@ describe("control-plane changes reach every broker sharing the database", () => 
  * is not lost: after reconnecting, every tenant is re-checked.
  */
 describe("the change feed heals after its connection drops", () => {
+  const setup = twoBrokers();
   let a: Api;
   let b: Api;
   let acme: TenantFixture;
-
-  beforeAll(async () => {
-    a = await startApi("postgres");
-    b = await startApi("embedded", { DATABASE_URL: a.databaseUrl as string });
-    acme = await provisionTenant(a, "acme", ["s1", "s2"]);
-  }, 90_000);
-  afterAll(async () => {
-    await b?.close();
-    await a?.close();
+  beforeAll(() => {
+    ({ a, b, acme } = { a: setup.a(), b: setup.b(), acme: setup.acme() });
   });
 
   async function sql(text: string): Promise<unknown[]> {

@@ -3,6 +3,7 @@ export { Channel } from "./channel.ts";
 export type { BrokerHooks, ClientInfo, ClientLimits, AuthenticateRequest, AuthenticateResult, DropReason } from "./hooks.ts";
 export { allowAllHooks } from "./hooks.ts";
 export type { Message, MessageProperties, QoS } from "./message.ts";
+export { messageFromPublish } from "./message.ts";
 export { checkRuntimeOptions, defaultBrokerOptions, RUNTIME_OPTIONS, type BrokerOptions, type QueueOverflowPolicy, type RuntimeOptions } from "./options.ts";
 export { ReasonCode } from "./reason-codes.ts";
 export { MemoryRetainedStore, type RetainedStore } from "./retained-store.ts";

@@ -1,6 +1,6 @@
 import mqtt, { type IClientPublishOptions, type IPublishPacket, type MqttClient } from "mqtt";
 import type { Broker, InternalSubscription, Message, MessageProperties, QoS } from "@halyard/engine";
-import { isValidTopicFilter, isValidTopicName } from "@halyard/engine";
+import { isValidTopicFilter, isValidTopicName, messageFromPublish } from "@halyard/engine";
 import type { Logger } from "pino";
 
 /**
@@ -340,35 +340,16 @@ export class BridgeLink {
       this.counters.dropped++;
       return;
     }
-    const props = packet.properties;
-    let properties: MessageProperties | undefined;
-    let expiresAt: number | undefined;
-    if (props) {
-      properties = {};
-      if (props.payloadFormatIndicator !== undefined) properties.payloadFormatIndicator = props.payloadFormatIndicator;
-      if (props.messageExpiryInterval !== undefined) {
-        properties.messageExpiryInterval = props.messageExpiryInterval;
-        expiresAt = Date.now() + props.messageExpiryInterval * 1000;
-      }
-      if (props.contentType !== undefined) properties.contentType = props.contentType;
-      if (props.responseTopic !== undefined) {
-        const rt = props.responseTopic;
-        // A response topic outside the prefix has no local name; it is dropped rather than pointed at a foreign topic.
-        if (rt.startsWith(c.remotePrefix) && rt.length > c.remotePrefix.length) properties.responseTopic = rt.slice(c.remotePrefix.length);
-      }
-      if (props.correlationData !== undefined) properties.correlationData = props.correlationData;
-      if (props.userProperties !== undefined) properties.userProperties = props.userProperties;
+    // Properties and expiry exactly as for a client's PUBLISH; then the bridge's own rewrites.
+    // The out side's own subscription skips messages with its sender id (No Local): no loop.
+    const message = messageFromPublish({ ...packet, payload, qos: cappedQos(packet.qos) }, this.mount + local, this.local?.senderId ?? this.inboundSender, Date.now());
+    const rt = message.properties?.responseTopic;
+    if (message.properties && rt !== undefined) {
+      // A response topic outside the prefix has no local name; it is dropped rather than pointed at a foreign topic.
+      if (rt.startsWith(c.remotePrefix) && rt.length > c.remotePrefix.length) message.properties.responseTopic = rt.slice(c.remotePrefix.length);
+      else delete message.properties.responseTopic;
     }
-    this.broker.publishInternal({
-      topic: this.mount + local,
-      payload,
-      qos: cappedQos(packet.qos),
-      retain: packet.retain,
-      properties,
-      expiresAt,
-      // The out side's own subscription skips messages with its sender id (No Local): no loop.
-      senderId: this.local?.senderId ?? this.inboundSender,
-    });
+    this.broker.publishInternal(message);
     this.counters.forwardedIn++;
   }
 
